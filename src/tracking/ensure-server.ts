@@ -1,0 +1,57 @@
+import type { Logger } from "../shared/logger.js";
+import { silentLogger } from "../shared/logger.js";
+import { parseTrackingUri } from "./connection.js";
+import { isMlflowHealthy, type LocalServer, portInUse, startLocalServer } from "./local-server.js";
+
+export interface TrackingServerHandle {
+  /** The tracking URI to use. */
+  uri: string;
+  /** "env": MLFLOW_TRACKING_URI; "running": a local server already up; "started": started here. */
+  origin: "env" | "running" | "started";
+  /** Stops the server when it was started here (unless kept); a no-op otherwise. */
+  release(): Promise<void>;
+}
+
+export interface EnsureServerOptions {
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Leave a server started here running after release(). */
+  keep?: boolean;
+  storeDir?: string;
+  port?: number;
+  logger?: Logger;
+}
+
+/**
+ * Uses MLFLOW_TRACKING_URI when it is set; otherwise reuses the local server on port 5000 if one answers,
+ * or starts one (on 5000 when free, else on a free port) that release() stops again.
+ */
+export async function ensureTrackingServer(options: EnsureServerOptions = {}): Promise<TrackingServerHandle> {
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? silentLogger();
+  const configured = env.MLFLOW_TRACKING_URI;
+  if (configured !== undefined && configured.trim() !== "") {
+    return { uri: parseTrackingUri(configured), origin: "env", release: async () => {} };
+  }
+  const port = options.port ?? 5000;
+  const local = `http://127.0.0.1:${port}`;
+  if (await isMlflowHealthy(local)) {
+    logger.info({ uri: local }, "using the local mlflow server already running");
+    return { uri: local, origin: "running", release: async () => {} };
+  }
+  const server: LocalServer = await startLocalServer({
+    port: (await portInUse(port)) ? 0 : port,
+    logger,
+    ...(options.storeDir === undefined ? {} : { storeDir: options.storeDir }),
+  });
+  return {
+    uri: server.uri,
+    origin: "started",
+    release: async () => {
+      if (options.keep) {
+        logger.info({ uri: server.uri, pid: server.pid }, "leaving the mlflow server running");
+        return;
+      }
+      await server.stop();
+    },
+  };
+}
