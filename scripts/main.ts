@@ -14,7 +14,9 @@ const { values } = parseArgs({
 await runMain({ keepServer: values["keep-server"] }, async ({ client, logger, server }) => {
   const result = await runSmoke({ client, logger }, { experimentName: values.experiment });
   console.log(`Tracking server: ${server.uri} (${server.origin})`);
-  console.log(`Logged run ${result.runId}: ${result.params} params, ${result.metricPoints} metric points, artifacts ${result.artifacts.join(", ")}`);
+  console.log(
+    `Logged run ${result.runId}: ${result.params} params, ${result.metricPoints} metric points, artifacts ${result.artifacts.join(", ")}`,
+  );
   console.log(`Open it in the MLflow UI: ${result.url}`);
   if (server.origin === "started" && !values["keep-server"]) {
     console.log("The local server has been stopped; `npm run mlflow` serves mlruns/ again to browse it.");

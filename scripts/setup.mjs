@@ -63,7 +63,8 @@ function withLock(fn) {
         rmSync(lockDir, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() - started > 15 * 60_000) fail(`another set-up holds ${lockDir}; remove it if none is running`);
+      if (Date.now() - started > 15 * 60_000)
+        fail(`another set-up holds ${lockDir}; remove it if none is running`);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
     }
   }
@@ -90,14 +91,18 @@ function setupNode() {
 function findPython() {
   const candidates = [process.env.WORKBENCH_PYTHON, "python3", "python"].filter(Boolean);
   for (const candidate of candidates) {
-    const probe = spawnSync(candidate, ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"], { encoding: "utf8" });
+    const probe = spawnSync(candidate, ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"], {
+      encoding: "utf8",
+    });
     if (probe.status === 0) {
       const [major, minor] = probe.stdout.trim().split(".").map(Number);
       if (major === 3 && minor >= 10) return { python: candidate, version: probe.stdout.trim() };
       say(`${candidate} is Python ${probe.stdout.trim()}; MLflow 3 needs 3.10 or newer`);
     }
   }
-  fail("Python 3.10+ was not found. Install python3 (with its venv module) or point WORKBENCH_PYTHON at one.");
+  fail(
+    "Python 3.10+ was not found. Install python3 (with its venv module) or point WORKBENCH_PYTHON at one.",
+  );
 }
 
 function setupPython() {
@@ -108,13 +113,20 @@ function setupPython() {
   const stampFile = path.join(venv, ".workbench-setup");
   const { python, version } = findPython();
   const want = hashFiles([requirements, constraints], version);
-  if (existsSync(stampFile) && readFileSync(stampFile, "utf8") === want && existsSync(path.join(bin, "mlflow"))) return;
+  if (
+    existsSync(stampFile) &&
+    readFileSync(stampFile, "utf8") === want &&
+    existsSync(path.join(bin, "mlflow"))
+  )
+    return;
   if (!existsSync(path.join(bin, "python"))) {
     say(`creating the project venv at ${path.relative(root, venv) || venv} (Python ${version})…`);
     rmSync(venv, { recursive: true, force: true });
     run(python, ["-m", "venv", venv]);
   }
-  say("installing pinned Python tools (mlflow server, Jupyter, benchmark peers) — first run only, about a minute…");
+  say(
+    "installing pinned Python tools (mlflow server, Jupyter, benchmark peers) — first run only, about a minute…",
+  );
   run(path.join(bin, "python"), [
     "-m",
     "pip",

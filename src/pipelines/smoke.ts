@@ -39,7 +39,11 @@ export async function runSmoke(
         description: "Smoke run: checks that params, metrics and artifacts reach the tracking server.",
       },
       async (run) => {
-        const params = { node: process.version, platform: `${process.platform}-${process.arch}`, purpose: "smoke" };
+        const params = {
+          node: process.version,
+          platform: `${process.platform}-${process.arch}`,
+          purpose: "smoke",
+        };
         await run.logParams(params);
         const metrics = Array.from({ length: 20 }, (_, step) => [
           { key: "loss", value: Math.exp(-step / 5), step },

@@ -90,7 +90,10 @@ export class ModelNotFoundError extends WorkbenchError {
 
 /** True when `error` is a TrackingError for a resource the server does not have. */
 export function isNotFound(error: unknown): error is TrackingError {
-  return error instanceof TrackingError && (error.mlflowErrorCode === "RESOURCE_DOES_NOT_EXIST" || error.status === 404);
+  return (
+    error instanceof TrackingError &&
+    (error.mlflowErrorCode === "RESOURCE_DOES_NOT_EXIST" || error.status === 404)
+  );
 }
 
 /** The message of any thrown value. */

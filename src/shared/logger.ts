@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from "pino";
+import { type Logger, type LoggerOptions, pino } from "pino";
 
 export type { Logger } from "pino";
 
@@ -13,7 +13,10 @@ export interface LoggerSettings {
 
 /** The one structured logger. Callers derive children bound to a run id or request id. */
 export function createLogger(settings: LoggerSettings = {}): Logger {
-  const options: LoggerOptions = { level: settings.level ?? "info", base: { name: settings.name ?? "workbench" } };
+  const options: LoggerOptions = {
+    level: settings.level ?? "info",
+    base: { name: settings.name ?? "workbench" },
+  };
   return pino(options, settings.destination ?? process.stderr);
 }
 

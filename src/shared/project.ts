@@ -16,7 +16,8 @@ export function venvDir(root: string = projectRoot()): string {
 /** Absolute path of an executable inside the venv; throws a ConfigError telling how to create it. */
 export function venvExecutable(name: string, root: string = projectRoot()): string {
   const dir = venvDir(root);
-  const file = process.platform === "win32" ? path.join(dir, "Scripts", `${name}.exe`) : path.join(dir, "bin", name);
+  const file =
+    process.platform === "win32" ? path.join(dir, "Scripts", `${name}.exe`) : path.join(dir, "bin", name);
   if (!existsSync(file)) {
     throw new ConfigError(
       `'${name}' is not installed in the project venv (${dir}). Run \`npm run setup\` to create it (it needs python3 >= 3.10).`,

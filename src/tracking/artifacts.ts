@@ -58,7 +58,11 @@ function encodePath(p: string): string {
   return p.split("/").map(encodeURIComponent).join("/");
 }
 
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) await fn(items[next++]!);
@@ -79,10 +83,16 @@ export class ArtifactsApi {
   /** Uploads one file to `<root>/<artifactPath>/<file name>`; returns the artifact's relative path. */
   async uploadFile(root: string, localFile: string, artifactPath?: string): Promise<string> {
     const info = await stat(localFile).catch((cause: unknown) => {
-      throw new TrackingError("ARTIFACT_SOURCE_MISSING", `Cannot upload '${localFile}': it does not exist.`, { cause });
+      throw new TrackingError("ARTIFACT_SOURCE_MISSING", `Cannot upload '${localFile}': it does not exist.`, {
+        cause,
+      });
     });
     if (!info.isFile()) {
-      throw new TrackingError("ARTIFACT_SOURCE_MISSING", `Cannot upload '${localFile}': it is not a file.`, {});
+      throw new TrackingError(
+        "ARTIFACT_SOURCE_MISSING",
+        `Cannot upload '${localFile}': it is not a file.`,
+        {},
+      );
     }
     const relative = joinArtifactPath(artifactPath, path.basename(localFile));
     assertSafeRelative(relative);
@@ -94,9 +104,15 @@ export class ArtifactsApi {
 
   /** Uploads every file below `localDir`, keeping the tree, under `<root>/<artifactPath>`. */
   async uploadDirectory(root: string, localDir: string, artifactPath?: string): Promise<string[]> {
-    const entries = await readdir(localDir, { recursive: true, withFileTypes: true }).catch((cause: unknown) => {
-      throw new TrackingError("ARTIFACT_SOURCE_MISSING", `Cannot upload '${localDir}': no such directory.`, { cause });
-    });
+    const entries = await readdir(localDir, { recursive: true, withFileTypes: true }).catch(
+      (cause: unknown) => {
+        throw new TrackingError(
+          "ARTIFACT_SOURCE_MISSING",
+          `Cannot upload '${localDir}': no such directory.`,
+          { cause },
+        );
+      },
+    );
     const files = entries
       .filter((e) => e.isFile())
       .map((e) => path.join(e.parentPath, e.name))
@@ -138,8 +154,10 @@ export class ArtifactsApi {
     await mkdir(path.dirname(localFile), { recursive: true });
     const partial = `${localFile}.partial-${process.pid}`;
     try {
-      await this.http.download(`${PROXY}/${encodePath(joinArtifactPath(proxyPathOf(root), relative))}`, {}, () =>
-        createWriteStream(partial),
+      await this.http.download(
+        `${PROXY}/${encodePath(joinArtifactPath(proxyPathOf(root), relative))}`,
+        {},
+        () => createWriteStream(partial),
       );
       await rename(partial, localFile);
     } catch (error) {
@@ -150,7 +168,11 @@ export class ArtifactsApi {
   }
 
   /** Downloads the tree below `<root>/<artifactPath>` into `localDir`; returns the local files. */
-  async downloadDirectory(root: string, artifactPath: string | undefined, localDir: string): Promise<string[]> {
+  async downloadDirectory(
+    root: string,
+    artifactPath: string | undefined,
+    localDir: string,
+  ): Promise<string[]> {
     const prefix = joinArtifactPath(artifactPath);
     const files = await this.listRecursive(root, prefix);
     const written: string[] = [];

@@ -1,5 +1,5 @@
-import { encodeDouble } from "./wire.js";
 import { LIMITS } from "./validation.js";
+import { encodeDouble } from "./wire.js";
 
 export interface MetricPoint {
   key: string;

@@ -90,7 +90,12 @@ export function parseTrackingUri(raw: string, source = "MLFLOW_TRACKING_URI"): s
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
 }
 
-function readNumber(env: Env, name: string, fallback: number, options: { integer: boolean; min: number }): number {
+function readNumber(
+  env: Env,
+  name: string,
+  fallback: number,
+  options: { integer: boolean; min: number },
+): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === "") return fallback;
   const value = Number(raw);
@@ -155,9 +160,15 @@ export function resolveConnection(options: ResolveConnectionOptions = {}): Track
       { code: "TRACKING_URI_MISSING" },
     );
   }
-  const trackingUri = parseTrackingUri(rawUri, options.trackingUri === undefined ? "MLFLOW_TRACKING_URI" : "trackingUri");
+  const trackingUri = parseTrackingUri(
+    rawUri,
+    options.trackingUri === undefined ? "MLFLOW_TRACKING_URI" : "trackingUri",
+  );
   const retry: RetryPolicy = {
-    maxRetries: readNumber(env, "MLFLOW_HTTP_REQUEST_MAX_RETRIES", DEFAULT_RETRY.maxRetries, { integer: true, min: 0 }),
+    maxRetries: readNumber(env, "MLFLOW_HTTP_REQUEST_MAX_RETRIES", DEFAULT_RETRY.maxRetries, {
+      integer: true,
+      min: 0,
+    }),
     backoffFactor: readNumber(env, "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", DEFAULT_RETRY.backoffFactor, {
       integer: false,
       min: 0,

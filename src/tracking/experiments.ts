@@ -60,7 +60,10 @@ export class ExperimentsApi {
   }
 
   /** Returns the id of the named experiment, creating it if needed (safe against a concurrent creator). */
-  async getOrCreate(name: string, options: { artifactLocation?: string; tags?: StringMap } = {}): Promise<string> {
+  async getOrCreate(
+    name: string,
+    options: { artifactLocation?: string; tags?: StringMap } = {},
+  ): Promise<string> {
     const existing = await this.getByName(name);
     if (existing !== undefined) {
       if (existing.lifecycleStage === "deleted") {

@@ -128,7 +128,9 @@ export class HttpTransport {
     }
     const parsed = request.schema.safeParse(body);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`);
+      const issues = parsed.error.issues.map(
+        (issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`,
+      );
       throw this.badResponse(request, issues.join("; "), attempts, parsed.error);
     }
     return parsed.data;
@@ -142,6 +144,8 @@ export class HttpTransport {
         url: path,
         data: open(),
         responseType: "text",
+        // follow-redirects keeps a copy of the body to replay it on a redirect: no redirects, no copy.
+        maxRedirects: 0,
         headers: { "Content-Type": contentType, "Content-Length": String(size) },
       }),
     );
@@ -151,9 +155,17 @@ export class HttpTransport {
   }
 
   /** Streams a response body into `destination()` without holding it in memory. */
-  async download(path: string, query: Readonly<Record<string, QueryValue>>, destination: () => Writable): Promise<void> {
+  async download(
+    path: string,
+    query: Readonly<Record<string, QueryValue>>,
+    destination: () => Writable,
+  ): Promise<void> {
     const { response, attempts } = await this.send<Readable>("GET", path, () =>
-      this.axios.request<Readable>({ method: "GET", url: `${path}${encodeQuery(query)}`, responseType: "stream" }),
+      this.axios.request<Readable>({
+        method: "GET",
+        url: `${path}${encodeQuery(query)}`,
+        responseType: "stream",
+      }),
     );
     if (response.status < 200 || response.status >= 300) {
       const chunks: Buffer[] = [];
@@ -169,7 +181,11 @@ export class HttpTransport {
     this.agents.https.destroy();
   }
 
-  private async send<T>(method: string, path: string, attempt: () => Promise<AxiosResponse<T>>): Promise<Attempted<T>> {
+  private async send<T>(
+    method: string,
+    path: string,
+    attempt: () => Promise<AxiosResponse<T>>,
+  ): Promise<Attempted<T>> {
     const { maxRetries } = this.connection.retry;
     for (let attempts = 1; ; attempts++) {
       let response: AxiosResponse<T>;
@@ -202,20 +218,41 @@ export class HttpTransport {
         if (typeof response.data === "object" && response.data !== null && "destroy" in response.data) {
           (response.data as unknown as Readable).destroy();
         }
-        await this.wait(attempts, method, path, `HTTP ${response.status}`, parseRetryAfter(response.headers["retry-after"]));
+        await this.wait(
+          attempts,
+          method,
+          path,
+          `HTTP ${response.status}`,
+          parseRetryAfter(response.headers["retry-after"]),
+        );
         continue;
       }
       return { response, attempts };
     }
   }
 
-  private async wait(retry: number, method: string, path: string, reason: string, retryAfter?: number): Promise<void> {
+  private async wait(
+    retry: number,
+    method: string,
+    path: string,
+    reason: string,
+    retryAfter?: number,
+  ): Promise<void> {
     const seconds = backoffSeconds(this.connection.retry, retry, this.random, retryAfter);
-    this.logger.warn({ method, path, reason, retry, waitSeconds: Number(seconds.toFixed(3)) }, "mlflow request retry");
+    this.logger.warn(
+      { method, path, reason, retry, waitSeconds: Number(seconds.toFixed(3)) },
+      "mlflow request retry",
+    );
     await this.sleep(seconds * 1000);
   }
 
-  private httpError(method: string, path: string, status: number, text: string, attempts: number): TrackingError {
+  private httpError(
+    method: string,
+    path: string,
+    status: number,
+    text: string,
+    attempts: number,
+  ): TrackingError {
     const base = { status, method, path, trackingUri: this.connection.trackingUri, attempts };
     let payload: unknown;
     try {
@@ -226,11 +263,15 @@ export class HttpTransport {
     if (typeof payload === "object" && payload !== null && "error_code" in payload) {
       const { error_code: errorCode, message } = payload as { error_code: unknown; message?: unknown };
       const code = String(errorCode);
-      return new TrackingError(code, `${code}: ${String(message ?? "(no message)")} (HTTP ${status}, ${method} ${path})`, {
-        ...base,
-        mlflowErrorCode: code,
-        details: { response: payload },
-      });
+      return new TrackingError(
+        code,
+        `${code}: ${String(message ?? "(no message)")} (HTTP ${status}, ${method} ${path})`,
+        {
+          ...base,
+          mlflowErrorCode: code,
+          details: { response: payload },
+        },
+      );
     }
     const hints: Record<number, string> = {
       401: "The server wants credentials: set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD.",
@@ -239,17 +280,32 @@ export class HttpTransport {
     };
     const hint = hints[status] ?? (status >= 500 ? "The server failed; its log says why." : "");
     return new TrackingError(
-      status === 401 ? "TRACKING_UNAUTHENTICATED" : status === 403 ? "TRACKING_FORBIDDEN" : "TRACKING_HTTP_ERROR",
+      status === 401
+        ? "TRACKING_UNAUTHENTICATED"
+        : status === 403
+          ? "TRACKING_FORBIDDEN"
+          : "TRACKING_HTTP_ERROR",
       `HTTP ${status} from ${method} ${path}${text.trim() === "" ? "" : `: ${snippet(text)}`}. ${hint}`.trim(),
       { ...base, details: { body: snippet(text, 2000) } },
     );
   }
 
-  private badResponse(request: JsonRequest<unknown>, reason: string, attempts: number, cause: unknown): TrackingError {
+  private badResponse(
+    request: JsonRequest<unknown>,
+    reason: string,
+    attempts: number,
+    cause: unknown,
+  ): TrackingError {
     return new TrackingError(
       "TRACKING_BAD_RESPONSE",
       `Unexpected response from ${request.method} ${request.path} at ${this.connection.trackingUri}: ${reason}`,
-      { cause, method: request.method, path: request.path, trackingUri: this.connection.trackingUri, attempts },
+      {
+        cause,
+        method: request.method,
+        path: request.path,
+        trackingUri: this.connection.trackingUri,
+        attempts,
+      },
     );
   }
 }

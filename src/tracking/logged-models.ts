@@ -73,7 +73,11 @@ export class LoggedModelsApi {
   }
 
   async delete(modelId: string): Promise<void> {
-    await this.http.json({ method: "DELETE", path: `${API}/${encodeURIComponent(modelId)}`, schema: emptySchema });
+    await this.http.json({
+      method: "DELETE",
+      path: `${API}/${encodeURIComponent(modelId)}`,
+      schema: emptySchema,
+    });
   }
 
   async searchPage(query: LoggedModelSearch, pageToken?: string): Promise<Page<LoggedModel>> {

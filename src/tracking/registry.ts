@@ -29,11 +29,22 @@ export interface CreateModelVersionOptions {
 const registeredModelResponse = z.object({ registered_model: registeredModelSchema });
 const modelVersionResponse = z.object({ model_version: modelVersionSchema });
 
+/** MLflow answers a missing alias with INVALID_PARAMETER_VALUE "Registered model alias X not found." */
+function isMissingAlias(error: unknown): boolean {
+  return (
+    error instanceof TrackingError &&
+    error.mlflowErrorCode === "INVALID_PARAMETER_VALUE" &&
+    /alias .* not found/i.test(error.message)
+  );
+}
+
 async function orNotFound<T>(what: string, request: Promise<T>): Promise<T> {
   try {
     return await request;
   } catch (error) {
-    if (isNotFound(error)) throw new ModelNotFoundError(`${what} does not exist in the model registry.`, { cause: error });
+    if (isNotFound(error) || isMissingAlias(error)) {
+      throw new ModelNotFoundError(`${what} does not exist in the model registry.`, { cause: error });
+    }
     throw error;
   }
 }
@@ -45,7 +56,10 @@ export class RegistryApi {
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {}
 
-  async createModel(name: string, options: { tags?: StringMap; description?: string } = {}): Promise<RegisteredModel> {
+  async createModel(
+    name: string,
+    options: { tags?: StringMap; description?: string } = {},
+  ): Promise<RegisteredModel> {
     const res = await this.http.json({
       method: "POST",
       path: `${API}/registered-models/create`,
@@ -65,7 +79,8 @@ export class RegistryApi {
     try {
       return await this.createModel(name, options);
     } catch (error) {
-      if (error instanceof TrackingError && error.mlflowErrorCode === "RESOURCE_ALREADY_EXISTS") return this.getModel(name);
+      if (error instanceof TrackingError && error.mlflowErrorCode === "RESOURCE_ALREADY_EXISTS")
+        return this.getModel(name);
       throw error;
     }
   }
@@ -88,7 +103,12 @@ export class RegistryApi {
     return this.http.json({
       method: "GET",
       path: `${API}/registered-models/search`,
-      query: { filter: query.filter, order_by: query.orderBy, max_results: query.pageSize ?? 100, page_token: pageToken },
+      query: {
+        filter: query.filter,
+        order_by: query.orderBy,
+        max_results: query.pageSize ?? 100,
+        page_token: pageToken,
+      },
       schema: pageSchema("registered_models", registeredModelSchema),
     });
   }
@@ -209,7 +229,12 @@ export class RegistryApi {
     return this.http.json({
       method: "GET",
       path: `${API}/model-versions/search`,
-      query: { filter: query.filter, order_by: query.orderBy, max_results: query.pageSize ?? 200, page_token: pageToken },
+      query: {
+        filter: query.filter,
+        order_by: query.orderBy,
+        max_results: query.pageSize ?? 200,
+        page_token: pageToken,
+      },
       schema: pageSchema("model_versions", modelVersionSchema),
     });
   }
@@ -218,7 +243,11 @@ export class RegistryApi {
     return paginate((token) => this.searchVersionsPage(query, token), query.limit);
   }
 
-  async updateVersion(name: string, version: string, changes: { description: string }): Promise<ModelVersion> {
+  async updateVersion(
+    name: string,
+    version: string,
+    changes: { description: string },
+  ): Promise<ModelVersion> {
     const res = await orNotFound(
       `Model version '${name}' version ${version}`,
       this.http.json({

@@ -1,10 +1,18 @@
 import { z } from "zod";
-import type { HttpTransport } from "./http.js";
 import { type BatchInput, chunkBatch, type MetricPoint, toWireBatch } from "./batch.js";
+import type { HttpTransport } from "./http.js";
 import { paginate } from "./paginate.js";
 import type { DatasetInput, Metric, Page, Run, RunInfo, RunStatus, StringMap, ViewType } from "./types.js";
 import { checkMetric, checkParam, checkTag, type NonFiniteMetricPolicy } from "./validation.js";
-import { emptySchema, encodeDouble, metricSchema, pageSchema, runInfoSchema, runSchema, toKeyValues } from "./wire.js";
+import {
+  emptySchema,
+  encodeDouble,
+  metricSchema,
+  pageSchema,
+  runInfoSchema,
+  runSchema,
+  toKeyValues,
+} from "./wire.js";
 
 const API = "/api/2.0/mlflow";
 
@@ -68,7 +76,10 @@ export class RunsApi {
     return res.run;
   }
 
-  async update(runId: string, changes: { status?: RunStatus; endTime?: number; runName?: string }): Promise<RunInfo> {
+  async update(
+    runId: string,
+    changes: { status?: RunStatus; endTime?: number; runName?: string },
+  ): Promise<RunInfo> {
     const res = await this.http.json({
       method: "POST",
       path: `${API}/runs/update`,
@@ -84,11 +95,21 @@ export class RunsApi {
   }
 
   async delete(runId: string): Promise<void> {
-    await this.http.json({ method: "POST", path: `${API}/runs/delete`, body: { run_id: runId }, schema: emptySchema });
+    await this.http.json({
+      method: "POST",
+      path: `${API}/runs/delete`,
+      body: { run_id: runId },
+      schema: emptySchema,
+    });
   }
 
   async restore(runId: string): Promise<void> {
-    await this.http.json({ method: "POST", path: `${API}/runs/restore`, body: { run_id: runId }, schema: emptySchema });
+    await this.http.json({
+      method: "POST",
+      path: `${API}/runs/restore`,
+      body: { run_id: runId },
+      schema: emptySchema,
+    });
   }
 
   async searchPage(query: RunSearch, pageToken?: string): Promise<Page<Run>> {
@@ -142,13 +163,24 @@ export class RunsApi {
     });
   }
 
-  async logMetric(runId: string, key: string, value: number, options: { step?: number; timestamp?: number } = {}) {
+  async logMetric(
+    runId: string,
+    key: string,
+    value: number,
+    options: { step?: number; timestamp?: number } = {},
+  ) {
     const step = options.step ?? 0;
     checkMetric(key, value, step, this.options.nonFiniteMetrics);
     await this.http.json({
       method: "POST",
       path: `${API}/runs/log-metric`,
-      body: { run_id: runId, key, value: encodeDouble(value), timestamp: options.timestamp ?? this.options.now(), step },
+      body: {
+        run_id: runId,
+        key,
+        value: encodeDouble(value),
+        timestamp: options.timestamp ?? this.options.now(),
+        step,
+      },
       schema: emptySchema,
     });
   }
@@ -158,12 +190,18 @@ export class RunsApi {
    * Everything is validated before the first request, so a bad value never leaves a half-logged batch.
    */
   async logBatch(runId: string, input: BatchInput): Promise<{ requests: number }> {
-    for (const m of input.metrics ?? []) checkMetric(m.key, m.value, m.step ?? 0, this.options.nonFiniteMetrics);
+    for (const m of input.metrics ?? [])
+      checkMetric(m.key, m.value, m.step ?? 0, this.options.nonFiniteMetrics);
     for (const [key, value] of Object.entries(input.params ?? {})) checkParam(key, String(value));
     for (const [key, value] of Object.entries(input.tags ?? {})) checkTag(key, value);
     const chunks = chunkBatch(toWireBatch(input, this.options.now()));
     const send = (chunk: (typeof chunks)[number]) =>
-      this.http.json({ method: "POST", path: `${API}/runs/log-batch`, body: { run_id: runId, ...chunk }, schema: emptySchema });
+      this.http.json({
+        method: "POST",
+        path: `${API}/runs/log-batch`,
+        body: { run_id: runId, ...chunk },
+        schema: emptySchema,
+      });
     // Chunks carrying params or tags go one by one, so that a param conflict fails before metrics pour in;
     // metric-only chunks may then go in parallel.
     const firstMetricsOnly = chunks.findIndex((c) => c.params.length === 0 && c.tags.length === 0);
@@ -181,7 +219,12 @@ export class RunsApi {
     return this.logBatch(runId, { metrics });
   }
 
-  async metricHistoryPage(runId: string, key: string, pageToken?: string, pageSize = 25000): Promise<Page<Metric>> {
+  async metricHistoryPage(
+    runId: string,
+    key: string,
+    pageToken?: string,
+    pageSize = 25000,
+  ): Promise<Page<Metric>> {
     return this.http.json({
       method: "GET",
       path: `${API}/metrics/get-history`,
@@ -196,7 +239,11 @@ export class RunsApi {
   }
 
   /** Records datasets (and models) a run consumed. */
-  async logInputs(runId: string, datasets: readonly DatasetInput[], models: readonly string[] = []): Promise<void> {
+  async logInputs(
+    runId: string,
+    datasets: readonly DatasetInput[],
+    models: readonly string[] = [],
+  ): Promise<void> {
     await this.http.json({
       method: "POST",
       path: `${API}/runs/log-inputs`,

@@ -39,7 +39,8 @@ export interface GitState {
 /** Reads the git state of `cwd` (all undefined outside a repository or without git). */
 export function readGitState(cwd: string = process.cwd()): GitState {
   const commit = git(cwd, "rev-parse", "HEAD");
-  if (commit === undefined) return { commit: undefined, branch: undefined, repoUrl: undefined, dirty: undefined };
+  if (commit === undefined)
+    return { commit: undefined, branch: undefined, repoUrl: undefined, dirty: undefined };
   const status = git(cwd, "status", "--porcelain", "--untracked-files=no");
   return {
     commit,
@@ -66,8 +67,10 @@ export function standardRunTags(options: SourceTagOptions = {}): StringMap {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const entry = process.argv[1];
-  const sourceName = options.sourceName ?? (entry === undefined ? "node" : path.relative(cwd, entry) || entry);
-  const sourceType = options.sourceType ?? (env.GITHUB_ACTIONS === "true" || env.CI === "true" ? "JOB" : "LOCAL");
+  const sourceName =
+    options.sourceName ?? (entry === undefined ? "node" : path.relative(cwd, entry) || entry);
+  const sourceType =
+    options.sourceType ?? (env.GITHUB_ACTIONS === "true" || env.CI === "true" ? "JOB" : "LOCAL");
   let user = options.user ?? env.MLFLOW_TRACKING_USERNAME ?? env.USER;
   if (user === undefined) {
     try {

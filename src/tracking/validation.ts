@@ -22,10 +22,13 @@ function invalid(message: string, details: Record<string, unknown>): TrackingErr
 function checkKey(kind: string, key: string): void {
   if (key === "") throw invalid(`${kind} key must not be empty.`, { kind });
   if (key.length > LIMITS.keyLength) {
-    throw invalid(`${kind} key '${key.slice(0, 60)}…' is ${key.length} characters; MLflow allows ${LIMITS.keyLength}.`, {
-      kind,
-      key,
-    });
+    throw invalid(
+      `${kind} key '${key.slice(0, 60)}…' is ${key.length} characters; MLflow allows ${LIMITS.keyLength}.`,
+      {
+        kind,
+        key,
+      },
+    );
   }
 }
 
@@ -61,5 +64,6 @@ export function checkMetric(key: string, value: number, step: number, policy: No
       { key, step, value: String(value) },
     );
   }
-  if (!Number.isInteger(step)) throw invalid(`Metric '${key}' step must be an integer (got ${step}).`, { key, step });
+  if (!Number.isInteger(step))
+    throw invalid(`Metric '${key}' step must be an integer (got ${step}).`, { key, step });
 }

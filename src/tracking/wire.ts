@@ -17,7 +17,13 @@ import type {
   StringMap,
 } from "./types.js";
 
-const int64 = z.union([z.number(), z.string().regex(/^-?\d+$/).transform(Number)]);
+const int64 = z.union([
+  z.number(),
+  z
+    .string()
+    .regex(/^-?\d+$/)
+    .transform(Number),
+]);
 const optInt64 = int64.optional();
 const double = z.union([
   z.number(),
@@ -27,7 +33,9 @@ const double = z.union([
 const keyValues = z
   .array(z.object({ key: z.string(), value: z.string().optional() }))
   .optional()
-  .transform((list): StringMap => Object.fromEntries((list ?? []).map((entry) => [entry.key, entry.value ?? ""])));
+  .transform(
+    (list): StringMap => Object.fromEntries((list ?? []).map((entry) => [entry.key, entry.value ?? ""])),
+  );
 
 export const metricSchema = z
   .object({
@@ -149,7 +157,9 @@ export const runSchema = z
         datasetInputs: r.inputs.dataset_inputs,
         modelInputs: r.inputs.model_inputs.map((m) => ({ modelId: m.model_id })),
       },
-      outputs: { modelOutputs: r.outputs.model_outputs.map((m) => ({ modelId: m.model_id, step: m.step ?? 0 })) },
+      outputs: {
+        modelOutputs: r.outputs.model_outputs.map((m) => ({ modelId: m.model_id, step: m.step ?? 0 })),
+      },
     }),
   );
 
@@ -232,7 +242,8 @@ export const modelVersionSchema = z
       source: v.source,
       runId: v.run_id === "" ? undefined : v.run_id,
       runLink: v.run_link,
-      modelId: v.model_id === "" ? undefined : v.model_id,
+      // The SQL registry does not echo model_id; a logged model's source is `models:/<model_id>`.
+      modelId: v.model_id || /^models:\/(m-[0-9a-f]+)$/.exec(v.source)?.[1] || undefined,
       status: v.status,
       statusMessage: v.status_message,
       tags: v.tags,

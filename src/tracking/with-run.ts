@@ -90,7 +90,10 @@ export class ActiveRun {
   }
 
   /** Runs `fn` inside a child run of this one. */
-  child<T>(options: Omit<WithRunOptions, "experimentId" | "experimentName" | "parentRunId">, fn: (run: ActiveRun) => Promise<T>) {
+  child<T>(
+    options: Omit<WithRunOptions, "experimentId" | "experimentName" | "parentRunId">,
+    fn: (run: ActiveRun) => Promise<T>,
+  ) {
     return withRun(this.client, { ...options, experimentId: this.experimentId, parentRunId: this.runId }, fn);
   }
 

@@ -2,7 +2,9 @@ import { inject } from "vitest";
 import { MlflowClient, type MlflowClientOptions } from "../../src/tracking/client.js";
 
 /** A client of the throwaway test server, with short retry waits. */
-export function testClient(options: Omit<MlflowClientOptions, "trackingUri" | "connection"> = {}): MlflowClient {
+export function testClient(
+  options: Omit<MlflowClientOptions, "trackingUri" | "connection"> = {},
+): MlflowClient {
   return new MlflowClient({
     trackingUri: inject("mlflowUri"),
     env: {},
