@@ -21,7 +21,10 @@ function thinCallerFindings(file: string, text: string): WorkflowFinding[] {
   for (const [job, spec] of Object.entries(doc?.jobs ?? {})) {
     for (const [index, step] of (spec.steps ?? []).entries()) {
       if (step.run === undefined) continue;
-      for (const line of step.run.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"))) {
+      for (const line of step.run
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l !== "" && !l.startsWith("#"))) {
         if (!ALLOWED_RUN.test(line)) {
           findings.push({
             file,

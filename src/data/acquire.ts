@@ -1,0 +1,182 @@
+import { execFile } from "node:child_process";
+import { createWriteStream, existsSync } from "node:fs";
+import { copyFile, mkdir, rename, rm } from "node:fs/promises";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { promisify } from "node:util";
+import { DataValidationError, WorkbenchError } from "../shared/errors.js";
+import { sha256File } from "../shared/hash.js";
+import type { Logger } from "../shared/logger.js";
+import { silentLogger } from "../shared/logger.js";
+import { projectRoot, venvExecutable } from "../shared/project.js";
+import type { DatasetManifest } from "./manifest.js";
+
+const run = promisify(execFile);
+
+export interface AcquireOptions {
+  /** A folder mirroring the official sources as <mirror>/<name>/<file>; defaults to WORKBENCH_DATA_MIRROR. */
+  mirror?: string;
+  /** Where downloads are kept; defaults to <project>/data/raw. */
+  dataDir?: string;
+  /** Allow a download from the official source when neither cache nor mirror has the file (default true). */
+  download?: boolean;
+  /** Overrides the manifest's source URL (tests use a local server). */
+  sourceUrl?: string;
+  env?: Readonly<Record<string, string | undefined>>;
+  logger?: Logger;
+}
+
+export interface DatasetFile {
+  path: string;
+  sha256: string;
+  origin: "cache" | "mirror" | "download";
+  /** Where it came from: the mirror path or the official URL. */
+  source: string;
+}
+
+async function verified(file: string, manifest: DatasetManifest, where: string): Promise<string> {
+  const actual = await sha256File(file);
+  if (actual !== manifest.sha256) {
+    throw new DataValidationError(
+      "DATA_CHECKSUM_MISMATCH",
+      `${where}: sha256 ${actual} does not match the manifest's ${manifest.sha256} for '${manifest.name}'. The file is corrupt or a different version; delete it and run \`npm run data -- ${manifest.name}\` again.`,
+      { details: { file, expected: manifest.sha256, actual } },
+    );
+  }
+  return actual;
+}
+
+async function download(url: string, target: string): Promise<void> {
+  let response: Response;
+  try {
+    response = await fetch(url, { redirect: "follow", signal: AbortSignal.timeout(600_000) });
+  } catch (cause) {
+    throw new WorkbenchError(
+      "DATA_DOWNLOAD_FAILED",
+      `Could not download ${url}: ${(cause as Error).message}. Offline? Point --mirror (or WORKBENCH_DATA_MIRROR) at a folder holding <name>/<file>.`,
+      { cause, details: { url } },
+    );
+  }
+  if (!response.ok || response.body === null) {
+    throw new WorkbenchError("DATA_DOWNLOAD_FAILED", `Could not download ${url}: HTTP ${response.status}.`, {
+      details: { url, status: response.status },
+    });
+  }
+  const partial = `${target}.partial`;
+  try {
+    await pipeline(
+      Readable.fromWeb(response.body as import("node:stream/web").ReadableStream),
+      createWriteStream(partial),
+    );
+    await rename(partial, target);
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Finds or fetches a dataset's canonical CSV and verifies its sha256: the local cache (data/raw/<name>/),
+ * then the mirror, then the official source (converted with data/convert.py when it is not a CSV).
+ */
+export async function acquireDataset(
+  manifest: DatasetManifest,
+  options: AcquireOptions = {},
+): Promise<DatasetFile> {
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? silentLogger();
+  const dir = path.join(options.dataDir ?? path.join(projectRoot(), "data", "raw"), manifest.name);
+  const cached = path.join(dir, manifest.file);
+  if (existsSync(cached)) {
+    return {
+      path: cached,
+      sha256: await verified(cached, manifest, cached),
+      origin: "cache",
+      source: cached,
+    };
+  }
+  const mirror = options.mirror ?? env.WORKBENCH_DATA_MIRROR;
+  if (mirror !== undefined && mirror !== "") {
+    const mirrored = path.resolve(mirror, manifest.name, manifest.file);
+    if (existsSync(mirrored)) {
+      logger.info({ dataset: manifest.name, mirrored }, "using the dataset mirror");
+      return {
+        path: mirrored,
+        sha256: await verified(mirrored, manifest, mirrored),
+        origin: "mirror",
+        source: mirrored,
+      };
+    }
+    logger.warn({ dataset: manifest.name, mirrored }, "dataset not in the mirror");
+  }
+  if (options.download === false) {
+    throw new WorkbenchError(
+      "DATA_NOT_AVAILABLE",
+      `Dataset '${manifest.name}' is not downloaded (${cached}) and not in the mirror${mirror ? ` (${mirror})` : ""}. Run \`npm run data -- ${manifest.name}\`.`,
+      { details: { dataset: manifest.name } },
+    );
+  }
+  const url = options.sourceUrl ?? manifest.source.url;
+  await mkdir(dir, { recursive: true });
+  logger.info({ dataset: manifest.name, url }, "downloading from the official source");
+  if (manifest.source.format === "csv") {
+    await download(url, cached);
+  } else {
+    const archive = path.join(dir, path.basename(new URL(url).pathname) || "download");
+    await download(url, archive);
+    if (manifest.source.sha256 !== undefined) {
+      const actual = await sha256File(archive);
+      if (actual !== manifest.source.sha256) {
+        throw new DataValidationError(
+          "DATA_CHECKSUM_MISMATCH",
+          `${url}: the download's sha256 ${actual} is not the manifest's ${manifest.source.sha256}.`,
+          {
+            details: { url, expected: manifest.source.sha256, actual },
+          },
+        );
+      }
+    }
+    const converted = `${cached}.converting`;
+    try {
+      await run(venvExecutable("python"), [
+        path.join(projectRoot(), "data", "convert.py"),
+        manifest.source.format,
+        archive,
+        manifest.source.entry ?? "",
+        converted,
+        manifest.source.rDoubles.join(","),
+      ]);
+      await rename(converted, cached);
+    } catch (cause) {
+      await rm(converted, { force: true });
+      throw new WorkbenchError(
+        "DATA_CONVERSION_FAILED",
+        `Could not convert ${archive} (${manifest.source.format}): ${(cause as Error).message}`,
+        {
+          cause,
+          details: { archive },
+        },
+      );
+    }
+  }
+  try {
+    return { path: cached, sha256: await verified(cached, manifest, url), origin: "download", source: url };
+  } catch (error) {
+    await rm(cached, { force: true });
+    throw error;
+  }
+}
+
+/** Copies a verified dataset into the cache (used by `npm run data` with a mirror). */
+export async function cacheDataset(
+  file: DatasetFile,
+  manifest: DatasetManifest,
+  dataDir?: string,
+): Promise<string> {
+  const dir = path.join(dataDir ?? path.join(projectRoot(), "data", "raw"), manifest.name);
+  await mkdir(dir, { recursive: true });
+  const target = path.join(dir, manifest.file);
+  if (path.resolve(file.path) !== path.resolve(target)) await copyFile(file.path, target);
+  return target;
+}

@@ -1,0 +1,347 @@
+import { createReadStream } from "node:fs";
+import { mkdir, open, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { parse } from "csv-parse";
+import { DataValidationError } from "../shared/errors.js";
+import type { ColumnSpec } from "./manifest.js";
+import type { Table } from "./table.js";
+
+/** What a file must look like: the columns it has, the target (if labelled) and the id columns. */
+export interface TableSchema {
+  columns: Record<string, ColumnSpec>;
+  idColumns: readonly string[];
+  /** Present for training data; absent for scoring input. */
+  target?: { column: string; classes: readonly string[] };
+}
+
+export interface RowProblem {
+  /** 1-based line in the file (the header is line 1). */
+  line: number;
+  column?: string;
+  value?: string;
+  reason: string;
+}
+
+export interface ValidationReport {
+  file: string;
+  rowsRead: number;
+  rowsAccepted: number;
+  rowsQuarantined: number;
+  badFraction: number;
+  /** Counts per kind of problem (a row may have several). */
+  problemCounts: Record<string, number>;
+  /** Where quarantined rows were written (JSONL), when any were. */
+  quarantineFile: string | undefined;
+  /** Values recoded by the manifest's `recode` maps, per column. */
+  recoded: Record<string, number>;
+}
+
+export interface ValidateOptions {
+  /** Fail when more than this share of rows is bad (0..1). */
+  maxBadFraction: number;
+  /** Folder for the quarantine file; none is written when undefined. */
+  quarantineDir?: string;
+  /** Read at most this many data rows (quick runs). */
+  limit?: number;
+}
+
+type Kind =
+  | "wrong_type"
+  | "out_of_range"
+  | "unknown_category"
+  | "null"
+  | "wrong_field_count"
+  | "duplicate_row"
+  | "duplicate_id"
+  | "unknown_class";
+
+function problem(
+  kind: Kind,
+  line: number,
+  reason: string,
+  column?: string,
+  value?: string,
+): RowProblem & { kind: Kind } {
+  return {
+    kind,
+    line,
+    reason,
+    ...(column === undefined ? {} : { column }),
+    ...(value === undefined ? {} : { value }),
+  };
+}
+
+async function assertLooksLikeCsv(file: string): Promise<void> {
+  const info = await stat(file).catch((cause: unknown) => {
+    throw new DataValidationError("DATA_FILE_MISSING", `${file} does not exist.`, {
+      cause,
+      details: { file },
+    });
+  });
+  if (info.size === 0)
+    throw new DataValidationError(
+      "DATA_EMPTY",
+      `${file} is empty: expected a CSV with a header row and data rows.`,
+      { details: { file } },
+    );
+  const handle = await open(file, "r");
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(4096), 0, 4096, 0);
+    const head = buffer.subarray(0, bytesRead);
+    if (head.includes(0)) {
+      throw new DataValidationError(
+        "DATA_NOT_CSV",
+        `${file} is not a CSV text file (it contains binary data).`,
+        { details: { file } },
+      );
+    }
+    const first = head.toString("utf8").trimStart();
+    if (first.startsWith("{") || first.startsWith("[") || first.startsWith("<")) {
+      throw new DataValidationError(
+        "DATA_NOT_CSV",
+        `${file} is not CSV: it starts like ${first.startsWith("<") ? "HTML/XML" : "JSON"}.`,
+        {
+          details: { file },
+        },
+      );
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Reads a CSV and checks it against `schema`. File-level problems (missing or extra columns, no data, not
+ * CSV) throw a DataValidationError. Row-level problems quarantine the row (JSONL with a reason per row) and
+ * are counted; more than `maxBadFraction` bad rows throws DATA_TOO_MANY_BAD_ROWS. Nothing is dropped silently.
+ */
+export async function readValidatedCsv(
+  file: string,
+  schema: TableSchema,
+  options: ValidateOptions,
+): Promise<{ table: Table; report: ValidationReport }> {
+  await assertLooksLikeCsv(file);
+  const parser = createReadStream(file).pipe(
+    parse({ bom: true, relax_column_count: true, skip_empty_lines: true, trim: false, info: true }),
+  );
+  const declared = Object.keys(schema.columns);
+  const expected = [...declared, ...(schema.target ? [schema.target.column] : [])];
+  let header: string[] | undefined;
+  let index: Record<string, number> = {};
+  const numeric: Record<string, number[]> = {};
+  const categorical: Record<string, string[]> = {};
+  const ids: Record<string, string[]> = {};
+  const target: string[] = [];
+  const lines: number[] = [];
+  const problems: (RowProblem & { kind: Kind })[] = [];
+  const quarantined: { line: number; reasons: string[]; values: Record<string, string> }[] = [];
+  const seenRows = new Map<string, number>();
+  const seenIds = new Map<string, number>();
+  const recoded: Record<string, number> = {};
+  let rowsRead = 0;
+  const classes = new Set(schema.target?.classes ?? []);
+
+  for (const name of declared) {
+    const spec = schema.columns[name]!;
+    if (schema.idColumns.includes(name)) ids[name] = [];
+    else if (spec.type === "number") numeric[name] = [];
+    else categorical[name] = [];
+  }
+
+  try {
+    for await (const record of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      const { record: fields, info } = record;
+      if (header === undefined) {
+        header = fields.map((f) => f.trim());
+        const missing = expected.filter((c) => !header!.includes(c));
+        if (missing.length > 0) {
+          throw new DataValidationError(
+            "DATA_MISSING_COLUMN",
+            `${file}: missing column${missing.length > 1 ? "s" : ""} ${missing.map((c) => `'${c}'`).join(", ")} (header has ${header.length} columns: ${header.slice(0, 8).join(", ")}${header.length > 8 ? ", …" : ""}).`,
+            { details: { file, missing, header } },
+          );
+        }
+        const extra = header.filter((c) => !expected.includes(c));
+        if (extra.length > 0) {
+          throw new DataValidationError(
+            "DATA_EXTRA_COLUMN",
+            `${file}: unexpected column${extra.length > 1 ? "s" : ""} ${extra.map((c) => `'${c}'`).join(", ")}; declare ${extra.length > 1 ? "them" : "it"} in the dataset manifest or remove ${extra.length > 1 ? "them" : "it"}.`,
+            { details: { file, extra } },
+          );
+        }
+        const dupes = header.filter((c, i) => header!.indexOf(c) !== i);
+        if (dupes.length > 0) {
+          throw new DataValidationError(
+            "DATA_DUPLICATE_COLUMN",
+            `${file}: column '${dupes[0]}' appears twice in the header.`,
+            { details: { file, dupes } },
+          );
+        }
+        index = Object.fromEntries(header.map((c, i) => [c, i]));
+        continue;
+      }
+      if (options.limit !== undefined && rowsRead >= options.limit) break;
+      rowsRead++;
+      const line = info.lines;
+      const rowProblems: (RowProblem & { kind: Kind })[] = [];
+      const values: Record<string, string> = {};
+      for (const c of header) values[c] = fields[index[c]!] ?? "";
+      if (fields.length !== header.length) {
+        rowProblems.push(
+          problem("wrong_field_count", line, `has ${fields.length} fields, the header has ${header.length}`),
+        );
+      }
+      const parsedNumbers: Record<string, number> = {};
+      const parsedCategories: Record<string, string> = {};
+      for (const name of declared) {
+        const spec = schema.columns[name]!;
+        const raw = (values[name] ?? "").trim();
+        if (raw === "" || raw === "NA" || raw === "null") {
+          if (!spec.nullable && !schema.idColumns.includes(name))
+            rowProblems.push(problem("null", line, `${name} is empty`, name, raw));
+          if (spec.type === "number") parsedNumbers[name] = Number.NaN;
+          else parsedCategories[name] = "";
+          continue;
+        }
+        if (schema.idColumns.includes(name)) continue;
+        if (spec.type === "number") {
+          const value = Number(raw);
+          if (!Number.isFinite(value)) {
+            rowProblems.push(problem("wrong_type", line, `${name}: '${raw}' is not a number`, name, raw));
+          } else if (
+            (spec.min !== undefined && value < spec.min) ||
+            (spec.max !== undefined && value > spec.max)
+          ) {
+            rowProblems.push(
+              problem(
+                "out_of_range",
+                line,
+                `${name}: ${value} is outside [${spec.min ?? "-∞"}, ${spec.max ?? "∞"}]`,
+                name,
+                raw,
+              ),
+            );
+          } else if (spec.integer && !Number.isInteger(value)) {
+            rowProblems.push(problem("wrong_type", line, `${name}: ${value} is not an integer`, name, raw));
+          }
+          parsedNumbers[name] = value;
+        } else {
+          const key = /^-?\d+(\.0+)?$/.test(raw) ? String(Number(raw)) : raw;
+          if (!spec.values.includes(key)) {
+            rowProblems.push(
+              problem(
+                "unknown_category",
+                line,
+                `${name}: '${raw}' is not one of ${spec.values.join(", ")}`,
+                name,
+                raw,
+              ),
+            );
+          }
+          const mapped = spec.recode[key];
+          if (mapped !== undefined) recoded[name] = (recoded[name] ?? 0) + 1;
+          parsedCategories[name] = mapped ?? key;
+        }
+      }
+      let label = "";
+      if (schema.target) {
+        const raw = (values[schema.target.column] ?? "").trim();
+        label = /^-?\d+(\.0+)?$/.test(raw) ? String(Number(raw)) : raw;
+        if (!classes.has(label)) {
+          rowProblems.push(
+            problem(
+              "unknown_class",
+              line,
+              `${schema.target.column}: '${raw}' is not a known class (${[...classes].join(", ")})`,
+              schema.target.column,
+              raw,
+            ),
+          );
+        }
+      }
+      const rowKey = header.map((c) => values[c]).join("\u0001");
+      const firstSeen = seenRows.get(rowKey);
+      if (firstSeen !== undefined)
+        rowProblems.push(problem("duplicate_row", line, `duplicate of line ${firstSeen}`));
+      else seenRows.set(rowKey, line);
+      for (const idColumn of schema.idColumns) {
+        const id = (values[idColumn] ?? "").trim();
+        const prior = seenIds.get(`${idColumn}\u0001${id}`);
+        if (id !== "" && prior !== undefined && firstSeen === undefined) {
+          rowProblems.push(
+            problem("duplicate_id", line, `${idColumn} '${id}' already used on line ${prior}`, idColumn, id),
+          );
+        } else if (id !== "") seenIds.set(`${idColumn}\u0001${id}`, line);
+      }
+      if (rowProblems.length > 0) {
+        problems.push(...rowProblems);
+        quarantined.push({ line, reasons: rowProblems.map((p) => p.reason), values });
+        continue;
+      }
+      for (const name of Object.keys(numeric)) numeric[name]!.push(parsedNumbers[name]!);
+      for (const name of Object.keys(categorical)) categorical[name]!.push(parsedCategories[name]!);
+      for (const name of Object.keys(ids)) ids[name]!.push((values[name] ?? "").trim());
+      if (schema.target) target.push(label);
+      lines.push(line);
+    }
+  } catch (error) {
+    if (error instanceof DataValidationError) throw error;
+    const where = (error as { lines?: number }).lines;
+    throw new DataValidationError(
+      "DATA_NOT_CSV",
+      `${file}${where ? `:${where}` : ""} is not valid CSV: ${(error as Error).message}`,
+      {
+        cause: error,
+        details: { file },
+      },
+    );
+  }
+
+  if (header === undefined || rowsRead === 0) {
+    throw new DataValidationError("DATA_EMPTY", `${file} has a header but no data rows.`, {
+      details: { file },
+    });
+  }
+
+  let quarantineFile: string | undefined;
+  if (quarantined.length > 0 && options.quarantineDir !== undefined) {
+    await mkdir(options.quarantineDir, { recursive: true });
+    quarantineFile = path.join(
+      options.quarantineDir,
+      `${path.basename(file, path.extname(file))}.quarantine.jsonl`,
+    );
+    await writeFile(quarantineFile, quarantined.map((q) => JSON.stringify({ file, ...q })).join("\n") + "\n");
+  }
+  const problemCounts: Record<string, number> = {};
+  for (const p of problems) problemCounts[p.kind] = (problemCounts[p.kind] ?? 0) + 1;
+  const report: ValidationReport = {
+    file,
+    rowsRead,
+    rowsAccepted: rowsRead - quarantined.length,
+    rowsQuarantined: quarantined.length,
+    badFraction: quarantined.length / rowsRead,
+    problemCounts,
+    quarantineFile,
+    recoded,
+  };
+  if (report.badFraction > options.maxBadFraction) {
+    const examples = problems
+      .slice(0, 5)
+      .map((p) => `  - ${file}:${p.line}${p.column ? ` column ${p.column}` : ""}: ${p.reason}`)
+      .join("\n");
+    throw new DataValidationError(
+      "DATA_TOO_MANY_BAD_ROWS",
+      `${file}: ${quarantined.length} of ${rowsRead} rows (${(report.badFraction * 100).toFixed(2)}%) failed validation, above the limit of ${(options.maxBadFraction * 100).toFixed(2)}%.${quarantineFile ? ` Quarantined rows with reasons: ${quarantineFile}.` : ""}\n${examples}`,
+      { details: { ...report } },
+    );
+  }
+  const table: Table = {
+    rowCount: lines.length,
+    numeric: Object.fromEntries(Object.entries(numeric).map(([k, v]) => [k, Float64Array.from(v)])),
+    categorical,
+    target,
+    ids,
+    lines: Int32Array.from(lines),
+  };
+  return { table, report };
+}
