@@ -20,7 +20,9 @@ describe("GitHub Actions workflows", () => {
       );
       const findings = await lintWorkflows(root);
       expect(findings.map((f) => f.kind).sort()).toEqual(["expression", "thin-caller", "thin-caller"]);
-      expect(findings.find((f) => f.kind === "expression")?.message).toContain('property "evnt" is not defined');
+      expect(findings.find((f) => f.kind === "expression")?.message).toContain(
+        'property "evnt" is not defined',
+      );
       expect(findings.some((f) => f.message.includes("runs 'python train.py'"))).toBe(true);
     } finally {
       await rm(root, { recursive: true, force: true });

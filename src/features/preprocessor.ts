@@ -1,0 +1,192 @@
+import type { EngineeredFeature, FeaturesConfig } from "../config/train-config.js";
+import type { DatasetManifest } from "../data/manifest.js";
+import type { Table } from "../data/table.js";
+import { ConfigError } from "../shared/errors.js";
+
+export const UNKNOWN = "__unknown__";
+
+export interface NumericStep {
+  name: string;
+  /** Median of the (transformed) train values, used for missing values. */
+  fill: number;
+  signedLog: boolean;
+  center: number;
+  scale: number;
+}
+
+export interface CategoricalStep {
+  name: string;
+  /** Categories with their own column, in order; everything else goes to the unknown bucket. */
+  categories: string[];
+}
+
+/** A fitted preprocessor, plain JSON: what training fitted is exactly what serving applies. */
+export interface PreprocessorState {
+  version: 1;
+  engineered: EngineeredFeature[];
+  numeric: NumericStep[];
+  categorical: CategoricalStep[];
+  clip: number;
+  featureNames: string[];
+}
+
+/** A dense row-major feature matrix. */
+export interface FeatureMatrix {
+  rows: number;
+  cols: number;
+  values: Float32Array;
+  featureNames: string[];
+}
+
+const signedLog = (x: number) => Math.sign(x) * Math.log1p(Math.abs(x));
+
+function engineeredValue(spec: EngineeredFeature, table: Table, i: number): number {
+  const num = (c: string) => table.numeric[c]?.[i] ?? Number(table.categorical[c]?.[i] ?? Number.NaN);
+  switch (spec.kind) {
+    case "ratio": {
+      const d = num(spec.denominator);
+      const n = num(spec.numerator);
+      return Number.isNaN(n) || Number.isNaN(d) ? Number.NaN : Math.abs(d) < 1e-9 ? 0 : n / d;
+    }
+    case "sum":
+      return spec.columns.reduce((acc, c) => acc + num(c), 0);
+    case "mean":
+      return spec.columns.reduce((acc, c) => acc + num(c), 0) / spec.columns.length;
+    case "code": {
+      let v = num(spec.column);
+      if (spec.min !== undefined) v = Math.max(spec.min, v);
+      if (spec.max !== undefined) v = Math.min(spec.max, v);
+      return v;
+    }
+  }
+}
+
+function quantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+function numericColumn(
+  state: Pick<PreprocessorState, "engineered">,
+  table: Table,
+  name: string,
+): Float64Array {
+  const direct = table.numeric[name];
+  if (direct !== undefined) return direct;
+  const spec = state.engineered.find((e) => e.name === name);
+  if (spec === undefined)
+    throw new ConfigError(`Feature '${name}' is not in the data.`, { code: "FEATURE_UNKNOWN" });
+  return Float64Array.from({ length: table.rowCount }, (_, i) => engineeredValue(spec, table, i));
+}
+
+/** Checks that every column the config names exists, before any fitting. */
+export function checkFeatureConfig(config: FeaturesConfig, manifest: DatasetManifest): void {
+  const known = new Set([...Object.keys(manifest.columns), ...config.engineered.map((e) => e.name)]);
+  const problems: string[] = [];
+  const need = (path: string, column: string) => {
+    if (!known.has(column)) problems.push(`${path}: unknown column '${column}'`);
+  };
+  config.numeric.signedLog.forEach((c, i) => need(`features.numeric.signedLog.${i}`, c));
+  config.drop.forEach((c, i) => need(`features.drop.${i}`, c));
+  config.engineered.forEach((e, i) => {
+    const base = `features.engineered.${i}`;
+    if (Object.keys(manifest.columns).includes(e.name))
+      problems.push(`${base}.name: '${e.name}' clashes with a dataset column`);
+    if (e.kind === "ratio") [e.numerator, e.denominator].forEach((c) => need(base, c));
+    if (e.kind === "sum" || e.kind === "mean") e.columns.forEach((c) => need(base, c));
+    if (e.kind === "code") need(base, e.column);
+  });
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid features config:\n${problems.map((p) => `  - ${p}`).join("\n")}`, {
+      code: "CONFIG_INVALID",
+    });
+  }
+}
+
+/** Fits imputation, scaling and one-hot encoding on the training table only. */
+export function fitPreprocessor(
+  train: Table,
+  config: FeaturesConfig,
+  manifest: DatasetManifest,
+): PreprocessorState {
+  checkFeatureConfig(config, manifest);
+  const dropped = new Set([...config.drop, ...manifest.idColumns]);
+  const engineered = config.engineered;
+  const numericNames = [...Object.keys(train.numeric), ...engineered.map((e) => e.name)].filter(
+    (n) => !dropped.has(n),
+  );
+  const categoricalNames = Object.keys(train.categorical).filter((n) => !dropped.has(n));
+  const numeric: NumericStep[] = numericNames.map((name) => {
+    const raw = numericColumn({ engineered }, train, name);
+    const useLog = config.numeric.signedLog.includes(name);
+    const values = Float64Array.from(
+      [...raw].filter((v) => !Number.isNaN(v)).map((v) => (useLog ? signedLog(v) : v)),
+    ).sort();
+    const median = quantile(values, 0.5);
+    let center = 0;
+    let scale = 1;
+    if (config.numeric.scaler === "robust") {
+      center = median;
+      scale = quantile(values, 0.75) - quantile(values, 0.25);
+      if (!(scale > 1e-12)) {
+        // Many heavy-tailed columns are mostly zero: fall back to the standard deviation.
+        const mean = values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+        scale = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, values.length));
+      }
+    } else if (config.numeric.scaler === "standard") {
+      center = values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+      scale = Math.sqrt(values.reduce((a, b) => a + (b - center) ** 2, 0) / Math.max(1, values.length));
+    }
+    if (!(scale > 1e-12)) scale = 1;
+    return { name, fill: median, signedLog: useLog, center, scale };
+  });
+  const categorical: CategoricalStep[] = categoricalNames.map((name) => {
+    const counts = new Map<string, number>();
+    for (const v of train.categorical[name]!) if (v !== "") counts.set(v, (counts.get(v) ?? 0) + 1);
+    const categories = [...counts.entries()]
+      .filter(([, n]) => n >= config.categorical.minFrequency)
+      .map(([v]) => v)
+      .sort((a, b) =>
+        Number.isNaN(Number(a)) || Number.isNaN(Number(b)) ? a.localeCompare(b) : Number(a) - Number(b),
+      );
+    return { name, categories };
+  });
+  const featureNames = [
+    ...numeric.map((s) => s.name),
+    ...categorical.flatMap((s) => [...s.categories.map((c) => `${s.name}=${c}`), `${s.name}=${UNKNOWN}`]),
+  ];
+  return { version: 1, engineered, numeric, categorical, clip: config.numeric.clip, featureNames };
+}
+
+/** Applies a fitted preprocessor. Unknown or missing categories go to each column's unknown bucket. */
+export function transform(state: PreprocessorState, table: Table): FeatureMatrix {
+  const cols = state.featureNames.length;
+  const values = new Float32Array(table.rowCount * cols);
+  let offset = 0;
+  for (const step of state.numeric) {
+    const column = numericColumn(state, table, step.name);
+    for (let i = 0; i < table.rowCount; i++) {
+      let v = column[i]!;
+      if (Number.isNaN(v)) v = step.fill;
+      else if (step.signedLog) v = signedLog(v);
+      v = (v - step.center) / step.scale;
+      values[i * cols + offset] = Math.max(-state.clip, Math.min(state.clip, v));
+    }
+    offset++;
+  }
+  for (const step of state.categorical) {
+    const column = table.categorical[step.name];
+    if (column === undefined)
+      throw new ConfigError(`Column '${step.name}' is missing from the input.`, { code: "FEATURE_UNKNOWN" });
+    const position = new Map(step.categories.map((c, k) => [c, k]));
+    for (let i = 0; i < table.rowCount; i++) {
+      const k = position.get(column[i]!) ?? step.categories.length;
+      values[i * cols + offset + k] = 1;
+    }
+    offset += step.categories.length + 1;
+  }
+  return { rows: table.rowCount, cols, values, featureNames: state.featureNames };
+}
