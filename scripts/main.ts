@@ -1,24 +1,6 @@
-// The main job (README quick start): for now the tracking smoke run; it grows into the full pipeline.
-//   npm start [-- --keep-server] [--experiment NAME]
-import { parseArgs } from "node:util";
-import { runMain } from "../src/cli/run-main.js";
-import { runSmoke } from "../src/pipelines/smoke.js";
+// The main job (README quick start): trains, evaluates and registers the credit-default model against
+// the tracking server (MLFLOW_TRACKING_URI, or a local one started for the job).
+//   npm start [-- --set key=value ...] [--keep-server] [--mirror DIR]
+import { trainCommand } from "../src/cli/train-command.js";
 
-const { values } = parseArgs({
-  options: {
-    "keep-server": { type: "boolean", default: false },
-    experiment: { type: "string", default: "workbench-smoke" },
-  },
-});
-
-await runMain({ keepServer: values["keep-server"] }, async ({ client, logger, server }) => {
-  const result = await runSmoke({ client, logger }, { experimentName: values.experiment });
-  console.log(`Tracking server: ${server.uri} (${server.origin})`);
-  console.log(
-    `Logged run ${result.runId}: ${result.params} params, ${result.metricPoints} metric points, artifacts ${result.artifacts.join(", ")}`,
-  );
-  console.log(`Open it in the MLflow UI: ${result.url}`);
-  if (server.origin === "started" && !values["keep-server"]) {
-    console.log("The local server has been stopped; `npm run mlflow` serves mlruns/ again to browse it.");
-  }
-});
+await trainCommand(process.argv.slice(2), { config: "configs/credit-default.yaml", entryPoint: "npm start" });

@@ -13,13 +13,13 @@ afterAll(() => client.close());
 
 function main(args: string[], env: Record<string, string>) {
   const root = projectRoot();
-  return exec(process.execPath, ["--import", "tsx", path.join(root, "scripts", "main.ts"), ...args], {
+  return exec(process.execPath, ["--import", "tsx", path.join(root, "scripts", "smoke.ts"), ...args], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: "warn", ...env },
   });
 }
 
-describe("the main job (npm start)", () => {
+describe("the smoke job (npm run smoke)", () => {
   it("given MLFLOW_TRACKING_URI, then it logs a run with params, metrics and an artifact and prints its UI URL", async () => {
     const experiment = uniqueName("main-job");
     const { stdout } = await main(["--experiment", experiment], { MLFLOW_TRACKING_URI: inject("mlflowUri") });

@@ -1,0 +1,78 @@
+import { mkdtemp } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { TrainConfig } from "../config/train-config.js";
+import { type AcquireOptions, acquireDataset, type DatasetFile } from "../data/acquire.js";
+import { type DatasetManifest, loadManifest } from "../data/manifest.js";
+import { profileTable, type QaReport } from "../data/qa.js";
+import { type Splits, stratifiedSplit } from "../data/split.js";
+import type { Table } from "../data/table.js";
+import { readValidatedCsv, type ValidationReport } from "../data/validate.js";
+import {
+  type FeatureMatrix,
+  fitPreprocessor,
+  type PreprocessorState,
+  transform,
+} from "../features/preprocessor.js";
+
+export interface PreparedData {
+  manifest: DatasetManifest;
+  source: DatasetFile;
+  validation: ValidationReport;
+  qa: QaReport;
+  table: Table;
+  splits: Splits;
+  preprocessor: PreprocessorState;
+  matrices: Record<"train" | "validation" | "test" | "holdout", FeatureMatrix>;
+  labels: Record<"train" | "validation" | "test" | "holdout", Int32Array>;
+  classes: string[];
+  /** Folder holding the quarantine file, when rows were quarantined. */
+  workDir: string;
+}
+
+/** Acquire → validate (quarantine) → profile → split → fit the preprocessor on train → transform every split. */
+export async function prepareData(
+  config: TrainConfig,
+  options: AcquireOptions & { workDir?: string } = {},
+): Promise<PreparedData> {
+  const manifest = await loadManifest(config.dataset);
+  const source = await acquireDataset(manifest, options);
+  const workDir = options.workDir ?? (await mkdtemp(path.join(os.tmpdir(), "workbench-train-")));
+  const classes = manifest.target.classes;
+  const { table, report } = await readValidatedCsv(
+    source.path,
+    {
+      columns: manifest.columns,
+      idColumns: manifest.idColumns,
+      target: { column: manifest.target.column, classes },
+    },
+    {
+      maxBadFraction: config.data.maxBadFraction,
+      quarantineDir: path.join(workDir, "quarantine"),
+      ...(config.data.limit === null ? {} : { limit: config.data.limit }),
+    },
+  );
+  const qa = profileTable(manifest.name, table, report, classes);
+  const splits = stratifiedSplit(table, config.split, config.seed);
+  const preprocessor = fitPreprocessor(splits.train, config.features, manifest);
+  const names = ["train", "validation", "test", "holdout"] as const;
+  const matrices = Object.fromEntries(
+    names.map((n) => [n, transform(preprocessor, splits[n])]),
+  ) as PreparedData["matrices"];
+  const labels = Object.fromEntries(
+    names.map((n) => [n, Int32Array.from(splits[n].target, (t) => classes.indexOf(t))]),
+  ) as PreparedData["labels"];
+  return {
+    manifest,
+    source,
+    validation: report,
+    qa,
+    table,
+    splits,
+    preprocessor,
+    matrices,
+    labels,
+    classes,
+    workDir,
+  };
+}

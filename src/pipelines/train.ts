@@ -1,0 +1,432 @@
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type * as tfl from "@tensorflow/tfjs-layers";
+import type { TrainConfig } from "../config/train-config.js";
+import type { AcquireOptions } from "../data/acquire.js";
+import { featureColumns, positiveClass } from "../data/manifest.js";
+import { mlflowColumnType, splitDatasetInput } from "../data/mlflow-dataset.js";
+import { qaSections } from "../data/qa.js";
+import { rowRecord } from "../data/table.js";
+import { calibrationCurve, prCurve, rocCurve } from "../evaluation/binary.js";
+import { type Evaluation, evaluate, higherIsBetter } from "../evaluation/metrics.js";
+import { chooseThreshold } from "../evaluation/threshold.js";
+import { initTf } from "../models/backend.js";
+import { expandCandidates, type Trial } from "../models/candidates.js";
+import { predictProbabilities } from "../models/classifier.js";
+import { type EpochRecord, trainNetwork } from "../models/train.js";
+import { writeModelPackage } from "../registry/model-package.js";
+import { logAndRegisterModel } from "../registry/register.js";
+import type { Logger } from "../shared/logger.js";
+import type { MetricPoint } from "../tracking/batch.js";
+import type { MlflowClient } from "../tracking/client.js";
+import { type ActiveRun, withRun } from "../tracking/with-run.js";
+import {
+  calibrationFigure,
+  confusionFigure,
+  prFigure,
+  rocFigure,
+  trainingCurvesFigure,
+} from "../viz/figure.js";
+import { type ReportSection, writeHtmlReport } from "../viz/html-report.js";
+import { type PreparedData, prepareData } from "./prepare-data.js";
+import { captureRecipe, flattenParams } from "./recipe.js";
+
+export interface CandidateSummary {
+  id: string;
+  kind: string;
+  params: Record<string, unknown>;
+  runId: string;
+  bestEpoch: number;
+  epochs: number;
+  seconds: number;
+  validation: Record<string, number>;
+}
+
+export type TrainEvent =
+  | { type: "data"; rows: number; quarantined: number; features: number; backend: string }
+  | { type: "trial-start"; trial: Trial; index: number; total: number }
+  | { type: "epoch"; trial: Trial; record: EpochRecord; epochs: number }
+  | { type: "trial-end"; summary: CandidateSummary };
+
+export interface TrainContext {
+  client: MlflowClient;
+  logger: Logger;
+  onEvent?: (event: TrainEvent) => void;
+  now?: () => Date;
+}
+
+export interface TrainOptions extends AcquireOptions {
+  configFile?: string;
+  entryPoint?: string;
+  /** Keep the working files (QA report, plots, model package) here instead of a temp dir. */
+  workDir?: string;
+}
+
+export interface TrainResult {
+  experimentId: string;
+  runId: string;
+  runUrl: string;
+  backend: string;
+  candidates: CandidateSummary[];
+  best: CandidateSummary;
+  threshold: number | undefined;
+  metrics: {
+    validation: Record<string, number>;
+    test: Record<string, number>;
+    holdout: Record<string, number>;
+  };
+  data: { rows: number; quarantined: number; badFraction: number; quarantineFile: string | undefined };
+  model: { name: string; version: string; alias: string; modelId: string; url: string };
+}
+
+function prefixed(prefix: string, metrics: Record<string, number>): MetricPoint[] {
+  return Object.entries(metrics)
+    .filter(([, v]) => Number.isFinite(v))
+    .map(([k, v]) => ({ key: `${prefix}_${k}`, value: v }));
+}
+
+function evaluationSections(
+  name: string,
+  data: PreparedData,
+  test: Evaluation,
+  testProbabilities: Float32Array,
+  history: EpochRecord[],
+  metric: string,
+): ReportSection[] {
+  const sections: ReportSection[] = [
+    {
+      heading: "Metrics (test split)",
+      table: { columns: ["metric", "value"], rows: Object.entries(test.metrics).map(([k, v]) => [k, v]) },
+    },
+    { heading: "Confusion matrix (test)", figure: confusionFigure(test.confusion, test.classes) },
+  ];
+  if (data.classes.length === 2) {
+    const y = data.labels.test;
+    const scores = Float64Array.from({ length: y.length }, (_, i) => testProbabilities[i * 2 + 1]!);
+    const roc = rocCurve(y, scores);
+    const pr = prCurve(y, scores);
+    const base = y.reduce((a, b) => a + b, 0) / y.length;
+    sections.push(
+      {
+        heading: "ROC (test)",
+        figure: rocFigure([{ name, ...roc, auc: test.metrics.roc_auc ?? Number.NaN }]),
+      },
+      {
+        heading: "Precision–recall (test)",
+        figure: prFigure(
+          [{ name, recall: pr.recall, precision: pr.precision, ap: test.metrics.pr_auc ?? Number.NaN }],
+          base,
+        ),
+      },
+      { heading: "Calibration (test)", figure: calibrationFigure(calibrationCurve(y, scores, 10)) },
+    );
+  }
+  sections.push({ heading: "Training curves", figure: trainingCurvesFigure(history, metric) });
+  return sections;
+}
+
+/**
+ * The training pipeline: data (validated, profiled, split), every candidate as a child run, selection on
+ * validation, test and holdout evaluation of the winner, plots, the recipe, and a registered model version.
+ */
+export async function trainPipeline(
+  context: TrainContext,
+  config: TrainConfig,
+  options: TrainOptions = {},
+): Promise<TrainResult> {
+  const { client, logger } = context;
+  const now = context.now ?? (() => new Date());
+  const emit = context.onEvent ?? (() => {});
+  const tf = await initTf();
+  const data = await prepareData(config, options);
+  const work = data.workDir;
+  emit({
+    type: "data",
+    rows: data.validation.rowsRead,
+    quarantined: data.validation.rowsQuarantined,
+    features: data.preprocessor.featureNames.length,
+    backend: tf.backend,
+  });
+  const metric = config.training.selectionMetric;
+  const trials = expandCandidates(config.training.candidates, config.seed);
+  const recipe = await captureRecipe({
+    entryPoint: options.entryPoint ?? "npm run train",
+    config,
+    configFile: options.configFile,
+    data: {
+      dataset: data.manifest.name,
+      uri: data.source.source,
+      sha256: data.source.sha256,
+      fingerprints: data.splits.fingerprints,
+    },
+    backend: tf.backend,
+    now: now(),
+  });
+  try {
+    return await withRun(
+      client,
+      {
+        experimentName: config.experiment,
+        runName: `${config.name}-${now().toISOString().slice(0, 19).replace(/[-:T]/g, "")}`,
+        description: config.description,
+        logger,
+        tags: {
+          "workbench.pipeline": "train",
+          "workbench.config": config.name,
+          "workbench.backend": tf.backend,
+          "workbench.wasm_simd": String(tf.wasmSimd ?? false),
+          "workbench.git.dirty": String(recipe.git.dirty ?? "unknown"),
+          "workbench.data.sha256": data.source.sha256,
+          "workbench.node": process.version,
+        },
+      },
+      async (parent) => {
+        await parent.logBatch({
+          params: {
+            ...flattenParams(config, "config"),
+            "data.source": data.source.source,
+            "data.sha256": data.source.sha256,
+          },
+          metrics: [
+            { key: "data_rows_read", value: data.validation.rowsRead },
+            { key: "data_rows_accepted", value: data.validation.rowsAccepted },
+            { key: "data_rows_quarantined", value: data.validation.rowsQuarantined },
+            { key: "data_bad_fraction", value: data.validation.badFraction },
+            ...(["train", "validation", "test", "holdout"] as const).map((s) => ({
+              key: `data_rows_${s}`,
+              value: data.splits[s].rowCount,
+            })),
+          ],
+        });
+        await parent.logInputs(
+          (["train", "validation", "test", "holdout"] as const).map((s) =>
+            splitDatasetInput(data.manifest, s, data.splits[s], data.splits.fingerprints[s], {
+              uri: data.source.source,
+              sha256: data.source.sha256,
+            }),
+          ),
+        );
+        await logDataArtifacts(parent, data, work);
+        await writeFile(path.join(work, "recipe.json"), `${JSON.stringify(recipe, null, 2)}\n`);
+        await writeFile(path.join(work, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
+        await parent.logArtifact(path.join(work, "recipe.json"));
+        await parent.logArtifact(path.join(work, "config.json"));
+
+        const candidates: (CandidateSummary & { network: tfl.LayersModel; history: EpochRecord[] })[] = [];
+        for (const [index, trial] of trials.entries()) {
+          emit({ type: "trial-start", trial, index, total: trials.length });
+          const summary = await parent.child(
+            { runName: trial.id, tags: { "workbench.candidate": trial.kind } },
+            async (child) => {
+              const started = performance.now();
+              await child.logParams({ kind: trial.kind, ...flattenParams(trial.params) });
+              const trained = await trainNetwork(
+                trial,
+                {
+                  train: data.matrices.train,
+                  trainLabels: data.labels.train,
+                  validation: data.matrices.validation,
+                  validationLabels: data.labels.validation,
+                  classes: data.classes,
+                },
+                {
+                  seed: config.seed,
+                  selectionMetric: metric,
+                  classWeight: config.training.classWeight,
+                  earlyStopping: config.training.earlyStopping,
+                  onEpoch: (record, epochs) => emit({ type: "epoch", trial, record, epochs }),
+                },
+              );
+              const validation = evaluate(
+                data.labels.validation,
+                predictProbabilities(trained.model, data.matrices.validation, data.classes.length),
+                data.classes,
+              ).metrics;
+              const seconds = (performance.now() - started) / 1000;
+              await child.logBatch({
+                metrics: [
+                  ...trained.history.flatMap((h) => [
+                    { key: "train_loss", value: h.loss, step: h.epoch },
+                    { key: "val_loss", value: h.valLoss, step: h.epoch },
+                    { key: `val_${metric}_by_epoch`, value: h.valMetric, step: h.epoch },
+                  ]),
+                  ...prefixed("val", validation),
+                  { key: "best_epoch", value: trained.bestEpoch },
+                  { key: "train_seconds", value: seconds },
+                ],
+              });
+              return {
+                id: trial.id,
+                kind: trial.kind,
+                params: trial.params,
+                runId: child.runId,
+                bestEpoch: trained.bestEpoch,
+                epochs: trained.history.length,
+                seconds,
+                validation,
+                network: trained.model,
+                history: trained.history,
+              };
+            },
+          );
+          const { network: _n, history: _h, ...plain } = summary;
+          emit({ type: "trial-end", summary: plain });
+          candidates.push(summary);
+        }
+
+        const better = higherIsBetter(metric);
+        const best = candidates.reduce((a, b) => {
+          const va = a.validation[metric] ?? Number.NaN;
+          const vb = b.validation[metric] ?? Number.NaN;
+          return (better ? vb > va : vb < va) ? b : a;
+        });
+        const k = data.classes.length;
+        const probabilities = {
+          validation: predictProbabilities(best.network, data.matrices.validation, k),
+          test: predictProbabilities(best.network, data.matrices.test, k),
+          holdout: predictProbabilities(best.network, data.matrices.holdout, k),
+        };
+        const threshold =
+          k === 2
+            ? chooseThreshold(
+                data.labels.validation,
+                Float64Array.from(
+                  { length: data.labels.validation.length },
+                  (_, i) => probabilities.validation[i * 2 + 1]!,
+                ),
+                config.training.threshold,
+              )
+            : undefined;
+        const evaluations = {
+          validation: evaluate(data.labels.validation, probabilities.validation, data.classes, threshold),
+          test: evaluate(data.labels.test, probabilities.test, data.classes, threshold),
+          holdout: evaluate(data.labels.holdout, probabilities.holdout, data.classes, threshold),
+        };
+        await parent.logBatch({
+          params: {
+            best_candidate: best.id,
+            best_kind: best.kind,
+            ...(threshold === undefined ? {} : { threshold: String(threshold) }),
+          },
+          metrics: [
+            ...prefixed("val", evaluations.validation.metrics),
+            ...prefixed("test", evaluations.test.metrics),
+            ...prefixed("holdout", evaluations.holdout.metrics),
+            ...(threshold === undefined ? [] : [{ key: "threshold", value: threshold }]),
+          ],
+        });
+        await parent.setTags({ "workbench.best_run_id": best.runId });
+        await writeFile(
+          path.join(work, "evaluation.json"),
+          `${JSON.stringify({ best: best.id, threshold, classes: data.classes, splits: Object.fromEntries(Object.entries(evaluations).map(([s, e]) => [s, { metrics: e.metrics, confusion: e.confusion }])) }, null, 2)}\n`,
+        );
+        await parent.logArtifact(path.join(work, "evaluation.json"));
+        await mkdir(path.join(work, "plots"), { recursive: true });
+        await writeHtmlReport(
+          path.join(work, "plots", "evaluation.html"),
+          `${config.name}: ${best.id} (best of ${candidates.length})`,
+          evaluationSections(best.id, data, evaluations.test, probabilities.test, best.history, metric),
+        );
+        await parent.logArtifact(path.join(work, "plots", "evaluation.html"), "plots");
+
+        const packageDir = path.join(work, "model");
+        const features = featureColumns(data.manifest);
+        await writeModelPackage(packageDir, {
+          network: best.network,
+          preprocessor: data.preprocessor,
+          example: Array.from({ length: Math.min(3, data.splits.holdout.rowCount) }, (_, i) =>
+            rowRecord(data.splits.holdout, i),
+          ),
+          meta: {
+            formatVersion: 1,
+            name: config.registry.modelName,
+            kind: best.kind,
+            params: best.params,
+            target: data.manifest.target.column,
+            classes: data.classes,
+            positiveClass: positiveClass(data.manifest),
+            threshold,
+            inputs: features.map((name) => ({
+              name,
+              type: mlflowColumnType(data.manifest, name),
+              required: !data.manifest.columns[name]!.nullable,
+            })),
+            featureNames: data.preprocessor.featureNames,
+            metrics: Object.fromEntries(
+              Object.entries(evaluations.test.metrics).map(([key, v]) => [`test_${key}`, v]),
+            ),
+            backend: tf.backend,
+            dataFingerprint: data.splits.fingerprints.train,
+            trainedAt: now().toISOString(),
+          },
+        });
+        const registration = await logAndRegisterModel(client, {
+          runId: parent.runId,
+          experimentId: parent.experimentId,
+          dir: packageDir,
+          modelName: config.registry.modelName,
+          alias: config.registry.alias,
+          modelType: best.kind,
+          params: flattenParams(best.params),
+          tags: {
+            "workbench.config": config.name,
+            "workbench.backend": tf.backend,
+            [`test_${metric}`]: String(evaluations.test.metrics[metric]),
+          },
+          description: `${best.id} from ${config.name}: test ${metric} ${(evaluations.test.metrics[metric] ?? Number.NaN).toFixed(4)}`,
+        });
+        for (const c of candidates) c.network.dispose();
+        logger.info(
+          { version: registration.version.version, model: config.registry.modelName },
+          "model registered",
+        );
+        const summaries = candidates.map(({ network: _n, history: _h, ...rest }) => rest);
+        return {
+          experimentId: parent.experimentId,
+          runId: parent.runId,
+          runUrl: parent.url,
+          backend: tf.backend,
+          candidates: summaries,
+          best: summaries.find((s) => s.id === best.id)!,
+          threshold,
+          metrics: {
+            validation: evaluations.validation.metrics,
+            test: evaluations.test.metrics,
+            holdout: evaluations.holdout.metrics,
+          },
+          data: {
+            rows: data.validation.rowsRead,
+            quarantined: data.validation.rowsQuarantined,
+            badFraction: data.validation.badFraction,
+            quarantineFile: data.validation.quarantineFile,
+          },
+          model: {
+            name: config.registry.modelName,
+            version: registration.version.version,
+            alias: config.registry.alias,
+            modelId: registration.modelId,
+            url: client.modelVersionUrl(config.registry.modelName, registration.version.version),
+          },
+        };
+      },
+    );
+  } finally {
+    if (options.workDir === undefined) await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function logDataArtifacts(run: ActiveRun, data: PreparedData, work: string): Promise<void> {
+  const qaDir = path.join(work, "qa");
+  await mkdir(qaDir, { recursive: true });
+  await writeFile(path.join(qaDir, "qa.json"), `${JSON.stringify(data.qa, null, 2)}\n`);
+  await writeHtmlReport(
+    path.join(qaDir, "qa.html"),
+    `Data QA: ${data.manifest.title}`,
+    qaSections(data.qa, data.table),
+  );
+  await run.logArtifacts(qaDir, "qa");
+  if (data.validation.quarantineFile !== undefined)
+    await run.logArtifact(data.validation.quarantineFile, "qa");
+  await writeFile(path.join(work, "preprocessor.json"), `${JSON.stringify(data.preprocessor, null, 2)}\n`);
+  await run.logArtifact(path.join(work, "preprocessor.json"), "features");
+}

@@ -1,0 +1,144 @@
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import * as tfl from "@tensorflow/tfjs-layers";
+import { stringify } from "yaml";
+import { z } from "zod";
+import type { PreprocessorState } from "../features/preprocessor.js";
+import { fileIO } from "../models/file-io.js";
+import { WorkbenchError } from "../shared/errors.js";
+
+/** The flavor name this project's loader answers to in MLmodel files. */
+export const FLAVOR = "tfjs_workbench";
+export const PACKAGE_FORMAT_VERSION = 1;
+
+export interface SignatureColumn {
+  name: string;
+  type: "double" | "long" | "string";
+  required: boolean;
+}
+
+/** Everything serving needs besides the network and the preprocessor. */
+export interface ModelMeta {
+  formatVersion: number;
+  name: string;
+  kind: string;
+  params: Record<string, unknown>;
+  target: string;
+  classes: string[];
+  positiveClass: string | undefined;
+  /** Decision threshold on the positive class (binary tasks). */
+  threshold: number | undefined;
+  inputs: SignatureColumn[];
+  featureNames: string[];
+  metrics: Record<string, number>;
+  backend: string;
+  dataFingerprint: string;
+  trainedAt: string;
+}
+
+const metaSchema = z.object({
+  formatVersion: z.literal(PACKAGE_FORMAT_VERSION),
+  name: z.string(),
+  kind: z.string(),
+  params: z.record(z.unknown()),
+  target: z.string(),
+  classes: z.array(z.string()).min(2),
+  positiveClass: z.string().optional(),
+  threshold: z.number().optional(),
+  inputs: z.array(
+    z.object({ name: z.string(), type: z.enum(["double", "long", "string"]), required: z.boolean() }),
+  ),
+  featureNames: z.array(z.string()),
+  metrics: z.record(z.number()),
+  backend: z.string(),
+  dataFingerprint: z.string(),
+  trainedAt: z.string(),
+});
+
+export interface PackagedModel {
+  network: tfl.LayersModel;
+  preprocessor: PreprocessorState;
+  meta: ModelMeta;
+  dir: string;
+}
+
+/** MLflow's MLmodel document: our flavor, an MLflow-format signature and the input example. */
+function mlmodelDocument(meta: ModelMeta): Record<string, unknown> {
+  const outputs: SignatureColumn[] = [
+    { name: "label", type: "string", required: true },
+    ...meta.classes.map((c) => ({ name: `probability_${c}`, type: "double" as const, required: true })),
+  ];
+  return {
+    artifact_path: "model",
+    flavors: {
+      [FLAVOR]: {
+        loader_module: "tfjs-mlops-workbench/src/registry/model-package",
+        format_version: PACKAGE_FORMAT_VERSION,
+        model_dir: "tfjs",
+        preprocessor: "preprocessor.json",
+        meta: "model-meta.json",
+        tfjs_version: "4.22.0",
+        backend: meta.backend,
+      },
+    },
+    signature: { inputs: JSON.stringify(meta.inputs), outputs: JSON.stringify(outputs), params: null },
+    saved_input_example_info: {
+      artifact_path: "input_example.json",
+      type: "dataframe",
+      pandas_orient: "split",
+    },
+    utc_time_created: meta.trainedAt.replace("T", " ").replace("Z", ""),
+  };
+}
+
+/** Writes the model package directory: tfjs/ (model.json + weights.bin), preprocessor, meta, MLmodel, input example. */
+export async function writeModelPackage(
+  dir: string,
+  model: {
+    network: tfl.LayersModel;
+    preprocessor: PreprocessorState;
+    meta: ModelMeta;
+    example: Record<string, unknown>[];
+  },
+): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await model.network.save(fileIO(path.join(dir, "tfjs")));
+  await writeFile(path.join(dir, "preprocessor.json"), `${JSON.stringify(model.preprocessor, null, 2)}\n`);
+  await writeFile(path.join(dir, "model-meta.json"), `${JSON.stringify(model.meta, null, 2)}\n`);
+  await writeFile(path.join(dir, "MLmodel"), stringify(mlmodelDocument(model.meta)));
+  const columns = model.meta.inputs.map((c) => c.name);
+  await writeFile(
+    path.join(dir, "input_example.json"),
+    `${JSON.stringify({ columns, data: model.example.map((row) => columns.map((c) => row[c] ?? null)) })}\n`,
+  );
+  return dir;
+}
+
+/** Loads a model package written by writeModelPackage (e.g. downloaded from the registry). */
+export async function loadModelPackage(dir: string): Promise<PackagedModel> {
+  let metaRaw: unknown;
+  let preprocessor: PreprocessorState;
+  try {
+    metaRaw = JSON.parse(await readFile(path.join(dir, "model-meta.json"), "utf8"));
+    preprocessor = JSON.parse(
+      await readFile(path.join(dir, "preprocessor.json"), "utf8"),
+    ) as PreprocessorState;
+  } catch (cause) {
+    throw new WorkbenchError(
+      "MODEL_PACKAGE_INVALID",
+      `${dir} is not a model package of this project (model-meta.json / preprocessor.json unreadable).`,
+      {
+        cause,
+      },
+    );
+  }
+  const meta = metaSchema.safeParse(metaRaw);
+  if (!meta.success) {
+    throw new WorkbenchError(
+      "MODEL_PACKAGE_INVALID",
+      `${dir}/model-meta.json is invalid: ${meta.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
+  }
+  const network = await tfl.loadLayersModel(fileIO(path.join(dir, "tfjs")));
+  return { network, preprocessor, meta: meta.data as ModelMeta, dir };
+}
