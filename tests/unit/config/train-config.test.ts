@@ -1,0 +1,157 @@
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { applyOverrides } from "../../../src/config/overrides.js";
+import {
+  loadTrainConfig,
+  parseTrainConfig,
+  trainConfigJsonSchema,
+} from "../../../src/config/train-config.js";
+import { expandCandidates } from "../../../src/models/candidates.js";
+import { ConfigError } from "../../../src/shared/errors.js";
+import { projectRoot } from "../../../src/shared/project.js";
+import { tempDir } from "../../helpers/temp.js";
+
+const tmp = tempDir("config-");
+const minimal = {
+  name: "t",
+  dataset: "credit-default",
+  experiment: "e",
+  training: { candidates: [{ kind: "logistic" }] },
+  registry: { modelName: "m" },
+};
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("training config", () => {
+  it("the committed configs load and expand", async () => {
+    for (const name of ["credit-default", "hpc"]) {
+      const config = await loadTrainConfig(path.join(projectRoot(), "configs", `${name}.yaml`));
+      expect(config.name).toBe(name);
+      expect(expandCandidates(config.training.candidates, config.seed).length).toBeGreaterThan(1);
+    }
+  });
+
+  it("given a minimal config, then defaults fill the rest", () => {
+    const config = parseTrainConfig(minimal);
+    expect(config).toMatchObject({
+      seed: 42,
+      split: { holdout: 0.1, test: 0.15, validation: 0.15 },
+      registry: { alias: "challenger" },
+    });
+    expect(config.training.threshold).toEqual({ strategy: "max_f1" });
+  });
+
+  it("given an unknown key, then CONFIG_INVALID names its path", () => {
+    const error = configError(() =>
+      parseTrainConfig({ ...minimal, split: { holdout: 0.1, tset: 0.2 } }, "c.yaml"),
+    );
+    expect(error.code).toBe("CONFIG_INVALID");
+    expect(error.message).toContain("Invalid training config c.yaml");
+    expect(error.message).toContain("split: Unrecognized key(s) in object: 'tset'");
+  });
+
+  it("given a wrong type, then the field path and the expected type are reported", () => {
+    const error = configError(() => parseTrainConfig({ ...minimal, seed: "seven", split: { test: 2 } }));
+    expect(error.message).toContain("seed: Expected number, received string");
+    expect(error.message).toContain("split.test: Number must be less than 1");
+  });
+
+  it("given an unknown hyperparameter or an unknown model kind, then it is reported under the candidate", () => {
+    const unknownParam = configError(() =>
+      parseTrainConfig({ ...minimal, training: { candidates: [{ kind: "mlp", grid: { hiden: [[8]] } }] } }),
+    );
+    expect(unknownParam.message).toContain(
+      "training.candidates.0.grid.hiden: unknown hyperparameter 'hiden' for mlp",
+    );
+    const unknownKind = configError(() =>
+      parseTrainConfig({ ...minimal, training: { candidates: [{ kind: "xgboost" }] } }),
+    );
+    expect(unknownKind.message).toContain("training.candidates.0.kind: Invalid enum value");
+  });
+
+  it("given an invalid hyperparameter value, then expansion names the candidate and the field", () => {
+    const config = parseTrainConfig({
+      ...minimal,
+      training: { candidates: [{ kind: "mlp", grid: { dropout: [0.1, 1.5] } }] },
+    });
+    const error = configError(() => expandCandidates(config.training.candidates, 1));
+    expect(error.message).toContain("training.candidates.0 (mlp), trial 2");
+    expect(error.message).toContain("dropout: Number must be less than 1");
+  });
+
+  it("--set overrides nested values, array items and nulls, parsed as YAML", async () => {
+    const file = await tmp.file(
+      "c.yaml",
+      "name: t\ndataset: d\nexperiment: e\ntraining:\n  candidates:\n    - kind: mlp\n      params: { epochs: 50 }\nregistry: { modelName: m }\n",
+    );
+    const config = await loadTrainConfig(file, [
+      "seed=7",
+      "training.candidates.0.params.epochs=3",
+      "data.limit=500",
+      "training.candidates.0.grid.hiddenUnits=[[8]]",
+    ]);
+    expect(config.seed).toBe(7);
+    expect(config.data.limit).toBe(500);
+    expect(expandCandidates(config.training.candidates, 7)[0]!.params).toMatchObject({
+      epochs: 3,
+      hiddenUnits: [8],
+    });
+  });
+
+  it("given a malformed --set, then CONFIG_OVERRIDE_INVALID", () => {
+    expect(configError(() => applyOverrides({}, ["seed"])).code).toBe("CONFIG_OVERRIDE_INVALID");
+    expect(configError(() => applyOverrides({ seed: 1 }, ["seed.x=2"])).message).toContain(
+      "'seed' is a value, not a section",
+    );
+  });
+
+  it("given a missing file or invalid YAML, then the error says which", async () => {
+    await expect(loadTrainConfig("/no/such.yaml")).rejects.toMatchObject({ code: "CONFIG_NOT_FOUND" });
+    await expect(loadTrainConfig(await tmp.file("bad.yaml", "name: [unclosed\n"))).rejects.toMatchObject({
+      code: "CONFIG_INVALID",
+      message: expect.stringContaining("not valid YAML"),
+    });
+  });
+
+  it("grid expands to the product; random search is seeded", () => {
+    const grid = expandCandidates(
+      [{ kind: "mlp", params: {}, grid: { dropout: [0.1, 0.2], hiddenUnits: [[8], [16], [32]] } }],
+      1,
+    );
+    expect(grid.map((t) => t.id)).toEqual(["mlp-1", "mlp-2", "mlp-3", "mlp-4", "mlp-5", "mlp-6"]);
+    const space = {
+      samples: 3,
+      space: {
+        dropout: { min: 0, max: 0.5, log: false, integer: false },
+        learningRate: { min: 1e-4, max: 1e-2, log: true, integer: false },
+      },
+    };
+    const a = expandCandidates([{ kind: "mlp", params: {}, random: space }], 5);
+    const b = expandCandidates([{ kind: "mlp", params: {}, random: space }], 5);
+    const c = expandCandidates([{ kind: "mlp", params: {}, random: space }], 6);
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
+    for (const t of a)
+      expect(t.kind === "mlp" && t.params.learningRate >= 1e-4 && t.params.learningRate <= 1e-2).toBe(true);
+  });
+
+  it("--schema: the JSON Schema describes the config", () => {
+    const schema = trainConfigJsonSchema() as {
+      definitions: { TrainConfig: { properties: Record<string, unknown>; required: string[] } };
+    };
+    expect(Object.keys(schema.definitions.TrainConfig.properties)).toEqual(
+      expect.arrayContaining(["dataset", "training", "registry", "features", "split"]),
+    );
+    expect(schema.definitions.TrainConfig.required).toEqual(
+      expect.arrayContaining(["name", "dataset", "training", "registry"]),
+    );
+  });
+});
