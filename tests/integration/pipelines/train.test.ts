@@ -1,0 +1,209 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { loadTrainConfig } from "../../../src/config/train-config.js";
+import { evaluate } from "../../../src/evaluation/metrics.js";
+import { transform } from "../../../src/features/preprocessor.js";
+import { predictProbabilities } from "../../../src/models/classifier.js";
+import { prepareData } from "../../../src/pipelines/prepare-data.js";
+import { trainPipeline } from "../../../src/pipelines/train.js";
+import { loadModelPackage } from "../../../src/registry/model-package.js";
+import { silentLogger } from "../../../src/shared/logger.js";
+import { projectRoot, venvExecutable } from "../../../src/shared/project.js";
+import { collect } from "../../../src/tracking/paginate.js";
+import { datasetMirror } from "../../helpers/datasets.js";
+import { testClient, uniqueName } from "../../helpers/mlflow.js";
+
+const exec = promisify(execFile);
+const client = testClient();
+const mirror = datasetMirror();
+afterAll(() => client.close());
+
+const SMALL =
+  "[{kind: logistic, params: {epochs: 6, batchSize: 256}}, {kind: mlp, params: {epochs: 6, hiddenUnits: [16], dropout: 0.1}}]";
+
+async function smallConfig(name: string, extra: string[] = []) {
+  return loadTrainConfig(path.join(projectRoot(), "configs", `${name}.yaml`), [
+    "data.limit=4000",
+    `experiment=${uniqueName(`it-${name}`)}`,
+    `registry.modelName=${uniqueName(`it-${name}`)}`,
+    `training.candidates=${SMALL}`,
+    ...extra,
+  ]);
+}
+
+describe("training pipeline end to end against a real MLflow server", () => {
+  it("credit-default slice: child runs, metrics, params, datasets, QA and plots, recipe, logged model, version @challenger", async () => {
+    const config = await smallConfig("credit-default");
+    const events: string[] = [];
+    const result = await trainPipeline(
+      { client, logger: silentLogger(), onEvent: (e) => events.push(e.type) },
+      config,
+      { ...(mirror ? { mirror } : {}) },
+    );
+
+    expect(result.candidates.map((c) => c.id)).toEqual(["logistic-1", "mlp-1"]);
+    expect(events.filter((e) => e === "trial-end").length).toBe(2);
+    expect(
+      result.metrics.test.roc_auc,
+      "minimum quality on a 4,000-row slice, 6 epochs (chance: 0.5)",
+    ).toBeGreaterThan(0.65);
+    expect(result.threshold).toBeGreaterThan(0);
+    expect(result.data).toMatchObject({ rows: 4000, quarantined: 0 });
+
+    const run = await client.runs.get(result.runId);
+    expect(run.info.status).toBe("FINISHED");
+    expect(run.data.params).toMatchObject({
+      "config.dataset": "credit-default",
+      "config.seed": "42",
+      best_candidate: result.best.id,
+    });
+    expect(Object.keys(run.data.params).length, "the resolved config is logged as params").toBeGreaterThan(
+      25,
+    );
+    const metricKeys = run.data.metrics.map((m) => m.key);
+    expect(metricKeys).toEqual(
+      expect.arrayContaining([
+        "test_roc_auc",
+        "test_pr_auc",
+        "test_f1",
+        "test_log_loss",
+        "test_brier",
+        "holdout_roc_auc",
+        "val_roc_auc",
+        "threshold",
+        "data_rows_quarantined",
+        "data_bad_fraction",
+      ]),
+    );
+    expect(run.data.tags["workbench.backend"]).toBe(result.backend);
+    expect(run.inputs.datasetInputs.map((d) => [d.dataset.name, d.tags["mlflow.data.context"]])).toEqual([
+      ["credit-default-train", "train"],
+      ["credit-default-validation", "eval"],
+      ["credit-default-test", "test"],
+      ["credit-default-holdout", "holdout"],
+    ]);
+    expect(JSON.parse(run.inputs.datasetInputs[0]!.dataset.schema ?? "{}").mlflow_colspec.length).toBe(25);
+
+    const children = await collect(
+      client.runs.search({
+        experimentIds: [result.experimentId],
+        filter: `tags.mlflow.parentRunId = '${result.runId}'`,
+      }),
+    );
+    expect(children.length).toBe(2);
+    const mlp = children.find((c) => c.info.runName === "mlp-1")!;
+    expect(mlp.data.params).toMatchObject({ kind: "mlp", hiddenUnits: "[16]" });
+    expect((await collect(client.runs.metricHistory(mlp.info.runId, "val_loss"))).length).toBeGreaterThan(1);
+
+    const artifacts = (await client.artifacts.listRecursive(run.info.artifactUri)).map((f) => f.path).sort();
+    expect(artifacts).toEqual([
+      "config.json",
+      "evaluation.json",
+      "features/preprocessor.json",
+      "plots/evaluation.html",
+      "qa/qa.html",
+      "qa/qa.json",
+      "recipe.json",
+    ]);
+    const recipeFile = path.join(await mkdtemp(path.join(os.tmpdir(), "recipe-")), "recipe.json");
+    await client.artifacts.downloadFile(run.info.artifactUri, "recipe.json", recipeFile);
+    const recipe = JSON.parse(await import("node:fs/promises").then((fs) => fs.readFile(recipeFile, "utf8")));
+    expect(recipe).toMatchObject({
+      recipeVersion: 1,
+      seed: 42,
+      backend: result.backend,
+      data: { dataset: "credit-default" },
+      node: process.version,
+    });
+    expect(recipe.lockfileSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(recipe.git.commit).toMatch(/^[0-9a-f]{40}$/);
+    await rm(path.dirname(recipeFile), { recursive: true, force: true });
+
+    expect(run.outputs.modelOutputs.map((m) => m.modelId)).toEqual([result.model.modelId]);
+    const logged = await client.loggedModels.get(result.model.modelId);
+    expect(logged.status).toBe("READY");
+    const version = await client.registry.getVersionByAlias(config.registry.modelName, "challenger");
+    expect(version).toMatchObject({
+      version: result.model.version,
+      runId: result.runId,
+      modelId: result.model.modelId,
+    });
+
+    // The registered package, downloaded and loaded, predicts like the pipeline's evaluation.
+    const dir = await mkdtemp(path.join(os.tmpdir(), "registered-"));
+    try {
+      await client.artifacts.downloadDirectory(logged.artifactUri, undefined, dir);
+      const pkg = await loadModelPackage(dir);
+      expect(pkg.meta).toMatchObject({
+        classes: ["0", "1"],
+        positiveClass: "1",
+        threshold: result.threshold,
+        kind: result.best.kind,
+      });
+      const data = await prepareData(config, { ...(mirror ? { mirror } : {}) });
+      const holdout = predictProbabilities(pkg.network, transform(pkg.preprocessor, data.splits.holdout), 2);
+      expect(
+        evaluate(data.labels.holdout, holdout, data.classes, result.threshold).metrics.roc_auc,
+      ).toBeCloseTo(result.metrics.holdout.roc_auc!, 6);
+      await rm(data.workDir, { recursive: true, force: true });
+
+      // MLflow's own Python client reads the MLmodel, its signature and input example.
+      const { stdout } = await exec(
+        venvExecutable("python"),
+        [
+          path.join(projectRoot(), "tests/fixtures/python/read_model.py"),
+          `models:/${config.registry.modelName}@challenger`,
+        ],
+        {
+          env: { ...process.env, MLFLOW_TRACKING_URI: inject("mlflowUri") },
+        },
+      );
+      const seen = JSON.parse(stdout);
+      expect(seen.flavors).toEqual(["tfjs_workbench"]);
+      expect(seen.inputs.length).toBe(23);
+      expect(seen.input_types).toEqual(["double", "long"]);
+      expect(seen.outputs).toEqual(["label", "probability_0", "probability_1"]);
+      // registered_model_meta is written by MLflow itself when it downloads a models:/ URI.
+      expect(seen.files).toEqual([
+        "MLmodel",
+        "input_example.json",
+        "model-meta.json",
+        "preprocessor.json",
+        "registered_model_meta",
+        "tfjs/model.json",
+        "tfjs/weights.bin",
+      ]);
+      expect(seen.example_columns).toEqual(seen.inputs);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the same config and seed on the same backend gives identical metrics", async () => {
+    const config = await smallConfig("credit-default", ["data.limit=2500"]);
+    const options = mirror ? { mirror } : {};
+    const a = await trainPipeline({ client, logger: silentLogger() }, config, options);
+    const b = await trainPipeline({ client, logger: silentLogger() }, config, options);
+    expect(b.backend).toBe(a.backend);
+    expect(b.metrics).toEqual(a.metrics);
+    expect(b.candidates.map((c) => c.validation)).toEqual(a.candidates.map((c) => c.validation));
+    expect(b.runId).not.toBe(a.runId);
+    expect(Number(b.model.version)).toBe(Number(a.model.version) + 1);
+  });
+
+  it("hpc: a 4-class model trains and registers with no code change", async () => {
+    const config = await smallConfig("hpc", ["data.limit=null"]);
+    const result = await trainPipeline({ client, logger: silentLogger() }, config, {
+      ...(mirror ? { mirror } : {}),
+    });
+    expect(result.metrics.test.f1_macro).toBeGreaterThan(0.3);
+    expect(result.metrics.test.roc_auc).toBeGreaterThan(0.7);
+    expect(result.threshold).toBeUndefined();
+    const version = await client.registry.getVersionByAlias(config.registry.modelName, "challenger");
+    expect(version.version).toBe("1");
+  });
+});
