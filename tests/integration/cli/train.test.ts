@@ -1,0 +1,101 @@
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, inject, it } from "vitest";
+import { projectRoot } from "../../../src/shared/project.js";
+import { datasetMirror } from "../../helpers/datasets.js";
+import { uniqueName } from "../../helpers/mlflow.js";
+import { tempDir } from "../../helpers/temp.js";
+
+const exec = promisify(execFile);
+const tmp = tempDir("train-cli-");
+const mirror = datasetMirror();
+
+function cli(script: string, args: string[], env: Record<string, string> = {}) {
+  const root = projectRoot();
+  return exec(process.execPath, ["--import", "tsx", path.join(root, "scripts", script), ...args], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: "warn", ...(mirror ? { WORKBENCH_DATA_MIRROR: mirror } : {}), ...env },
+    maxBuffer: 1 << 24,
+  }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => ({
+      code: error.code,
+      stdout: error.stdout,
+      stderr: error.stderr,
+    }),
+  );
+}
+
+describe("npm run train", () => {
+  it("--dry-run prints the resolved plan without touching a server", async () => {
+    const { code, stdout } = await cli(
+      "train.ts",
+      ["--config", "configs/credit-default.yaml", "--dry-run", "--set", "seed=9"],
+      { MLFLOW_TRACKING_URI: "http://127.0.0.1:9" },
+    );
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      "config credit-default: dataset credit-default, experiment credit-default, seed 9",
+    );
+    expect(stdout).toContain("4 trials:");
+    expect(stdout).toContain('mlp-2        {"hiddenUnits":[128,64]');
+    expect(stdout).toContain("register as credit-default with alias @challenger");
+  });
+
+  it("--schema prints the config's JSON Schema", async () => {
+    const { code, stdout } = await cli("train.ts", ["--schema"]);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).definitions.TrainConfig.properties.training).toBeDefined();
+  });
+
+  it("given a config with an unknown key and a wrong type, then exit 1 with every field path", async () => {
+    const file = await tmp.file(
+      "bad.yaml",
+      "name: x\ndataset: credit-default\nexperiment: e\nseed: many\nsplitt: {}\ntraining: { candidates: [{ kind: mlp }] }\nregistry: { modelName: m }\n",
+    );
+    const { code, stderr } = await cli("train.ts", ["--config", file]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`error [CONFIG_INVALID]: Invalid training config ${file}`);
+    expect(stderr).toContain("seed: Expected number, received string");
+    expect(stderr).toContain("(root): Unrecognized key(s) in object: 'splitt'");
+  });
+
+  it("given an unknown flag or no config, then exit 2 with the usage", async () => {
+    const unknown = await cli("train.ts", ["--confg", "x"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("usage: npm run train");
+    expect((await cli("train.ts", [])).stderr).toContain("--config is required");
+  });
+
+  it("trains a slice against the server and prints the candidate table, the metrics and the registered version", async () => {
+    const model = uniqueName("cli-model");
+    const { code, stdout, stderr } = await cli(
+      "train.ts",
+      [
+        "--config",
+        "configs/hpc.yaml",
+        "--set",
+        `registry.modelName=${model}`,
+        "--set",
+        `experiment=${uniqueName("cli")}`,
+        "--set",
+        "training.candidates=[{kind: logistic, params: {epochs: 3}}]",
+      ],
+      { MLFLOW_TRACKING_URI: inject("mlflowUri") },
+    );
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain("data: 4331 rows, 0 quarantined;");
+    expect(stdout).toMatch(/\*\s+logistic-1\s+logistic\s+0\.\d{4}/);
+    expect(stdout).toContain("data: 4331 rows read, 0 quarantined (0.00%)");
+    expect(stdout).toContain(
+      `registered ${model} version 1 as @challenger: ${inject("mlflowUri")}/#/models/${model}/versions/1`,
+    );
+  });
+
+  it("npm run data: given an unknown dataset, then DATASET_UNKNOWN says where it looked", async () => {
+    const unknown = await cli("data.ts", ["no-such-dataset"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("error [DATASET_UNKNOWN]: No dataset manifest 'no-such-dataset'");
+  });
+});
