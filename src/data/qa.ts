@@ -138,7 +138,8 @@ export function qaSections(report: QaReport, table: Table, maxDistributions = 8)
     const byClass: Record<string, number[]> = {};
     const values = table.numeric[column]!;
     table.target.forEach((label, i) => {
-      (byClass[label] ??= []).push(values[i]!);
+      byClass[label] ??= [];
+      byClass[label].push(values[i]!);
     });
     figures.push({ heading: `Distribution of ${column}`, figure: histogramsByClassFigure(column, byClass) });
   }

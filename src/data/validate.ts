@@ -310,7 +310,7 @@ export async function readValidatedCsv(
       options.quarantineDir,
       `${path.basename(file, path.extname(file))}.quarantine.jsonl`,
     );
-    await writeFile(quarantineFile, quarantined.map((q) => JSON.stringify({ file, ...q })).join("\n") + "\n");
+    await writeFile(quarantineFile, `${quarantined.map((q) => JSON.stringify({ file, ...q })).join("\n")}\n`);
   }
   const problemCounts: Record<string, number> = {};
   for (const p of problems) problemCounts[p.kind] = (problemCounts[p.kind] ?? 0) + 1;

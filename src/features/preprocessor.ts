@@ -89,14 +89,14 @@ export function checkFeatureConfig(config: FeaturesConfig, manifest: DatasetMani
   const need = (path: string, column: string) => {
     if (!known.has(column)) problems.push(`${path}: unknown column '${column}'`);
   };
-  config.numeric.signedLog.forEach((c, i) => need(`features.numeric.signedLog.${i}`, c));
-  config.drop.forEach((c, i) => need(`features.drop.${i}`, c));
+  for (const [i, c] of config.numeric.signedLog.entries()) need(`features.numeric.signedLog.${i}`, c);
+  for (const [i, c] of config.drop.entries()) need(`features.drop.${i}`, c);
   config.engineered.forEach((e, i) => {
     const base = `features.engineered.${i}`;
     if (Object.keys(manifest.columns).includes(e.name))
       problems.push(`${base}.name: '${e.name}' clashes with a dataset column`);
-    if (e.kind === "ratio") [e.numerator, e.denominator].forEach((c) => need(base, c));
-    if (e.kind === "sum" || e.kind === "mean") e.columns.forEach((c) => need(base, c));
+    if (e.kind === "ratio") for (const c of [e.numerator, e.denominator]) need(base, c);
+    if (e.kind === "sum" || e.kind === "mean") for (const c of e.columns) need(base, c);
     if (e.kind === "code") need(base, e.column);
   });
   if (problems.length > 0) {

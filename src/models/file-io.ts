@@ -38,7 +38,7 @@ export function fileIO(dir: string): tf.io.IOHandler {
       ];
       const modelJSON: tf.io.ModelJSON = {
         // Same as tfjs-node: written as-is (a layers model always has a JSON topology).
-        modelTopology: artifacts.modelTopology as {},
+        modelTopology: artifacts.modelTopology as tf.io.ModelJSON["modelTopology"],
         weightsManifest,
         format: artifacts.format,
         generatedBy: artifacts.generatedBy,

@@ -16,6 +16,7 @@ describe("GitHub Actions workflows", () => {
       await cp(path.join(projectRoot(), ".github"), path.join(root, ".github"), { recursive: true });
       await writeFile(
         path.join(root, ".github", "workflows", "bad.yml"),
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JS template
         "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.evnt }}\n      - run: python train.py\n",
       );
       const findings = await lintWorkflows(root);

@@ -34,12 +34,12 @@ describe("metrics agree with scikit-learn on stored fixtures", () => {
     expect(result.confusion).toEqual(f.confusion);
     const calibration = calibrationCurve(f.y_true, f.scores, 10);
     expect(calibration.observed.length).toBe(f.calibration.observed.length);
-    calibration.observed.forEach((v, i) =>
-      expect(v, `observed[${i}]`).toBeCloseTo(f.calibration.observed[i]!, 12),
-    );
-    calibration.predicted.forEach((v, i) =>
-      expect(v, `predicted[${i}]`).toBeCloseTo(f.calibration.predicted[i]!, 12),
-    );
+    calibration.observed.forEach((v, i) => {
+      expect(v, `observed[${i}]`).toBeCloseTo(f.calibration.observed[i]!, 12);
+    });
+    calibration.predicted.forEach((v, i) => {
+      expect(v, `predicted[${i}]`).toBeCloseTo(f.calibration.predicted[i]!, 12);
+    });
   });
 
   it("multiclass: accuracy, balanced accuracy, macro/weighted P/R/F1, OvR ROC AUC, PR AUC, log loss, Brier", () => {
