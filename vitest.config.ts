@@ -15,7 +15,7 @@ export default defineConfig({
       {
         test: {
           name: "integration",
-          include: ["tests/integration/**/*.test.ts"],
+          include: ["tests/integration/**/*.test.ts", "tests/notebooks/**/*.test.ts"],
           environment: "node",
           globalSetup: ["tests/helpers/global-mlflow.ts"],
           testTimeout: 120_000,

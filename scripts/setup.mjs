@@ -140,6 +140,8 @@ function setupPython() {
     "-c",
     constraints,
   ]);
+  // The venv lives inside a "type": "module" package; JupyterLab's bundled JS expects CommonJS there.
+  writeFileSync(path.join(venv, "package.json"), '{ "type": "commonjs" }\n');
   writeFileSync(stampFile, want);
   say("Python tools ready.");
 }

@@ -138,8 +138,9 @@ export function qaSections(report: QaReport, table: Table, maxDistributions = 8)
     const byClass: Record<string, number[]> = {};
     const values = table.numeric[column]!;
     table.target.forEach((label, i) => {
-      byClass[label] ??= [];
-      byClass[label].push(values[i]!);
+      const list = byClass[label] ?? [];
+      list.push(values[i]!);
+      byClass[label] = list;
     });
     figures.push({ heading: `Distribution of ${column}`, figure: histogramsByClassFigure(column, byClass) });
   }

@@ -14,7 +14,8 @@ export interface BackendInfo {
   notes: string[];
 }
 
-const require = createRequire(import.meta.url);
+// Not named `require`: notebooks run this file as CommonJS (tslab), where that name is taken.
+const requireHere = createRequire(import.meta.url);
 // Kept in a variable so TypeScript does not try to resolve the optional package.
 const TFJS_NODE: string = "@tensorflow/tfjs-node";
 
@@ -27,7 +28,7 @@ function firstLine(e: unknown): string {
 
 /** Directory holding tfjs-backend-wasm's .wasm files, with a trailing separator. */
 export function wasmDir(): string {
-  const pkgJson = require.resolve("@tensorflow/tfjs-backend-wasm/package.json");
+  const pkgJson = requireHere.resolve("@tensorflow/tfjs-backend-wasm/package.json");
   return path.join(path.dirname(pkgJson), "dist") + path.sep;
 }
 

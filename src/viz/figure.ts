@@ -154,7 +154,7 @@ export function trainingCurvesFigure(
 export function barFigure(title: string, labels: string[], values: number[], axisTitle = ""): Figure {
   return {
     data: [{ type: "bar", x: labels, y: values }],
-    layout: base(title, { yaxis: { title: { text: axisTitle } } }),
+    layout: base(title, { xaxis: { type: "category" }, yaxis: { title: { text: axisTitle } } }),
   };
 }
 
