@@ -1,10 +1,10 @@
 import { parseArgs } from "node:util";
-import { WorkbenchError } from "../shared/errors.js";
-import { createLogger } from "../shared/logger.js";
 import { initTf } from "../models/backend.js";
 import { createApp } from "../serving/app.js";
 import { ModelHolder } from "../serving/model-holder.js";
 import { PredictionLog } from "../serving/prediction-log.js";
+import { WorkbenchError } from "../shared/errors.js";
+import { createLogger } from "../shared/logger.js";
 import { MlflowClient } from "../tracking/client.js";
 import { isMlflowHealthy } from "../tracking/local-server.js";
 
@@ -60,7 +60,12 @@ export async function serveCommand(argv: readonly string[]): Promise<void> {
     const holder = await ModelHolder.load(values.model, client, logger);
     const predictionLog =
       typeof values["prediction-log"] === "string"
-        ? new PredictionLog({ dir: values["prediction-log"], sampleRate: numbers["sample-rate"]!, maxBytes: 50 * 1024 * 1024, maxFiles: 10 })
+        ? new PredictionLog({
+            dir: values["prediction-log"],
+            sampleRate: numbers["sample-rate"]!,
+            maxBytes: 50 * 1024 * 1024,
+            maxFiles: 10,
+          })
         : undefined;
     const token = process.env.WORKBENCH_SERVE_TOKEN;
     const { app } = await createApp(holder, {
@@ -70,10 +75,13 @@ export async function serveCommand(argv: readonly string[]): Promise<void> {
       logger,
       ...(predictionLog ? { predictionLog } : {}),
     });
-    if (numbers["poll-seconds"]! > 0 && client !== undefined) holder.startPolling(numbers["poll-seconds"]! * 1000);
+    if (numbers["poll-seconds"]! > 0 && client !== undefined)
+      holder.startPolling(numbers["poll-seconds"]! * 1000);
     const address = await app.listen({ host: String(values.host), port: numbers.port! });
     const o = holder.current.origin;
-    console.log(`serving ${o.name}${o.version ? ` version ${o.version}` : ""}${o.alias ? ` (@${o.alias})` : ""} on ${address} — backend ${backend.backend}; docs at ${address}/docs`);
+    console.log(
+      `serving ${o.name}${o.version ? ` version ${o.version}` : ""}${o.alias ? ` (@${o.alias})` : ""} on ${address} — backend ${backend.backend}; docs at ${address}/docs`,
+    );
     const shutdown = async (signal: string) => {
       logger.info({ signal }, "draining in-flight requests");
       holder.stopPolling();

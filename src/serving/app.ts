@@ -1,11 +1,16 @@
 import { randomUUID } from "node:crypto";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
 import type { Logger } from "../shared/logger.js";
 import { createMetrics, type ServiceMetrics } from "./metrics.js";
 import type { ModelHolder } from "./model-holder.js";
-import { PayloadError, type ParsedPayload, parseScoringPayload } from "./payload.js";
+import { type ParsedPayload, PayloadError, parseScoringPayload } from "./payload.js";
 import type { PredictionLog } from "./prediction-log.js";
 import { InputValidationError, type Prediction, type Predictor } from "./predictor.js";
 
@@ -27,7 +32,10 @@ export interface ServiceApp {
   metrics: ServiceMetrics;
 }
 
-const errorBody = { type: "object", properties: { error_code: { type: "string" }, message: { type: "string" }, errors: { type: "array" } } };
+const errorBody = {
+  type: "object",
+  properties: { error_code: { type: "string" }, message: { type: "string" }, errors: { type: "array" } },
+};
 const recordsBody = {
   type: "object",
   description: "Rows to score: records (column → value). Text models take `texts`.",
@@ -61,7 +69,15 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
 
   const setInfo = (p: Predictor) => {
     metrics.modelInfo.reset();
-    metrics.modelInfo.set({ name: p.origin.name, version: p.origin.version ?? "local", alias: p.origin.alias ?? "", run_id: p.origin.runId ?? "" }, 1);
+    metrics.modelInfo.set(
+      {
+        name: p.origin.name,
+        version: p.origin.version ?? "local",
+        alias: p.origin.alias ?? "",
+        run_id: p.origin.runId ?? "",
+      },
+      1,
+    );
   };
   setInfo(holder.current);
   holder.onSwap = (next) => {
@@ -82,40 +98,80 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
   app.addHook("preHandler", async (req, reply) => {
     const route = req.routeOptions.url ?? "";
     if (route.startsWith("/admin/") && options.authToken === undefined) {
-      return fail(reply, 403, "ADMIN_DISABLED", "Admin routes need a token: start the service with WORKBENCH_SERVE_TOKEN set.");
+      return fail(
+        reply,
+        403,
+        "ADMIN_DISABLED",
+        "Admin routes need a token: start the service with WORKBENCH_SERVE_TOKEN set.",
+      );
     }
     if (options.authToken === undefined || !guarded.has(route)) return;
     if (req.headers.authorization !== `Bearer ${options.authToken}`) {
       reply.header("www-authenticate", "Bearer");
-      return fail(reply, 401, "UNAUTHENTICATED", "A valid bearer token is required (Authorization: Bearer <token>).");
+      return fail(
+        reply,
+        401,
+        "UNAUTHENTICATED",
+        "A valid bearer token is required (Authorization: Bearer <token>).",
+      );
     }
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (error instanceof PayloadError) return fail(reply, error.status, error.errorCode, error.message);
-    if (error instanceof InputValidationError) return fail(reply, 422, "INVALID_INPUT", error.message, error.problems);
-    if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") return fail(reply, 413, "PAYLOAD_TOO_LARGE", `The body exceeds the limit of ${app.initialConfig.bodyLimit} bytes.`);
+    if (error instanceof InputValidationError)
+      return fail(reply, 422, "INVALID_INPUT", error.message, error.problems);
+    if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE")
+      return fail(
+        reply,
+        413,
+        "PAYLOAD_TOO_LARGE",
+        `The body exceeds the limit of ${app.initialConfig.bodyLimit} bytes.`,
+      );
     if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
-      return fail(reply, 415, "UNSUPPORTED_MEDIA_TYPE", `Content type '${req.headers["content-type"] ?? ""}' is not supported: use application/json or text/csv.`);
+      return fail(
+        reply,
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+        `Content type '${req.headers["content-type"] ?? ""}' is not supported: use application/json or text/csv.`,
+      );
     }
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return fail(reply, error.statusCode, "BAD_REQUEST", error.message);
     }
     req.log.error({ err: error }, "request failed");
-    return fail(reply, 500, "INTERNAL_ERROR", "The request failed on the server; the request id is in the x-request-id header.");
+    return fail(
+      reply,
+      500,
+      "INTERNAL_ERROR",
+      "The request failed on the server; the request id is in the x-request-id header.",
+    );
   });
 
   await app.register(swagger, {
     openapi: {
-      info: { title: "tfjs-mlops-workbench prediction service", version: options.version ?? "0.1.0", description: "Scores rows with the served model; MLflow scoring protocol on /invocations." },
+      info: {
+        title: "tfjs-mlops-workbench prediction service",
+        version: options.version ?? "0.1.0",
+        description: "Scores rows with the served model; MLflow scoring protocol on /invocations.",
+      },
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
     },
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
 
-  const score = (req: FastifyRequest, payload: ParsedPayload): { predictor: Predictor; predictions: Prediction[] } => {
-    if (payload.rows.length === 0) throw new PayloadError(400, "BAD_REQUEST", "The batch is empty: send at least one row.");
-    if (payload.rows.length > maxRows) throw new PayloadError(413, "BATCH_TOO_LARGE", `The batch has ${payload.rows.length} rows; the limit is ${maxRows}.`);
+  const score = (
+    req: FastifyRequest,
+    payload: ParsedPayload,
+  ): { predictor: Predictor; predictions: Prediction[] } => {
+    if (payload.rows.length === 0)
+      throw new PayloadError(400, "BAD_REQUEST", "The batch is empty: send at least one row.");
+    if (payload.rows.length > maxRows)
+      throw new PayloadError(
+        413,
+        "BATCH_TOO_LARGE",
+        `The batch has ${payload.rows.length} rows; the limit is ${maxRows}.`,
+      );
     const predictor = holder.current;
     const predictions = predictor.predict(payload.rows, payload.mode);
     const version = predictor.origin.version ?? "local";
@@ -131,21 +187,34 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
     return { predictor, predictions };
   };
 
-  const contentKind = (req: FastifyRequest): "json" | "csv" => ((req.headers["content-type"] ?? "").startsWith("text/csv") ? "csv" : "json");
+  const contentKind = (req: FastifyRequest): "json" | "csv" =>
+    (req.headers["content-type"] ?? "").startsWith("text/csv") ? "csv" : "json";
 
   app.post(
     "/invocations",
     {
       schema: {
-        description: "MLflow scoring protocol: JSON with exactly one of dataframe_split, dataframe_records, instances, inputs; or text/csv.",
+        description:
+          "MLflow scoring protocol: JSON with exactly one of dataframe_split, dataframe_records, instances, inputs; or text/csv.",
         consumes: ["application/json", "text/csv"],
-        response: { 200: { type: "object", properties: { predictions: { type: "array" } } }, 400: errorBody, 413: errorBody, 415: errorBody, 422: errorBody },
+        response: {
+          200: { type: "object", properties: { predictions: { type: "array" } } },
+          400: errorBody,
+          413: errorBody,
+          415: errorBody,
+          422: errorBody,
+        },
         security: [{ bearer: [] }],
       },
     },
     async (req) => {
       const { predictor, predictions } = score(req, parseScoringPayload(req.body, contentKind(req)));
-      return { predictions: predictions.map((p) => ({ label: p.label, ...Object.fromEntries(predictor.classes.map((c) => [`probability_${c}`, p.probabilities[c]])) })) };
+      return {
+        predictions: predictions.map((p) => ({
+          label: p.label,
+          ...Object.fromEntries(predictor.classes.map((c) => [`probability_${c}`, p.probabilities[c]])),
+        })),
+      };
     },
   );
 
@@ -153,7 +222,8 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
     "/predict",
     {
       schema: {
-        description: "Friendly batch scoring: records in; for each the label, the class probabilities and the threshold used; the model version answering.",
+        description:
+          "Friendly batch scoring: records in; for each the label, the class probabilities and the threshold used; the model version answering.",
         body: recordsBody,
         response: { 400: errorBody, 413: errorBody, 415: errorBody, 422: errorBody },
         security: [{ bearer: [] }],
@@ -161,47 +231,88 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
     },
     async (req) => {
       const body = req.body as { records?: unknown };
-      if (!Array.isArray(body?.records)) throw new PayloadError(400, "BAD_REQUEST", "The body must be {\"records\": [{column: value, ...}, ...]}.");
-      const { predictor, predictions } = score(req, { rows: body.records as Record<string, unknown>[], mode: "json", format: "records", params: undefined });
+      if (!Array.isArray(body?.records))
+        throw new PayloadError(
+          400,
+          "BAD_REQUEST",
+          'The body must be {"records": [{column: value, ...}, ...]}.',
+        );
+      const { predictor, predictions } = score(req, {
+        rows: body.records as Record<string, unknown>[],
+        mode: "json",
+        format: "records",
+        params: undefined,
+      });
       return {
-        model: { name: predictor.origin.name, version: predictor.origin.version, alias: predictor.origin.alias },
+        model: {
+          name: predictor.origin.name,
+          version: predictor.origin.version,
+          alias: predictor.origin.alias,
+        },
         threshold: predictor.threshold ?? null,
         predictions: predictions.map((p) => ({ label: p.label, probabilities: p.probabilities })),
       };
     },
   );
 
-  app.get("/ping", { schema: { description: "Liveness (MLflow's scoring server answers the same)." } }, async (_req, reply) => reply.type("text/plain").send("\n"));
+  app.get(
+    "/ping",
+    { schema: { description: "Liveness (MLflow's scoring server answers the same)." } },
+    async (_req, reply) => reply.type("text/plain").send("\n"),
+  );
   app.get("/health", { schema: { description: "Readiness: 200 once the model is loaded." } }, async () => ({
     status: "ok",
     model: { name: holder.current.origin.name, version: holder.current.origin.version },
   }));
-  app.get("/version", async () => ({ service: options.version ?? "0.1.0", model: { name: holder.current.origin.name, version: holder.current.origin.version, alias: holder.current.origin.alias } }));
-  app.get("/model", { schema: { description: "Metadata, metrics and params of the served model." } }, async () => {
-    const p = holder.current;
-    const meta = p.model.meta;
-    return {
-      name: p.origin.name,
-      version: p.origin.version,
-      alias: p.origin.alias,
-      uri: p.origin.uri,
-      runId: p.origin.runId,
-      modelId: p.origin.modelId,
-      kind: meta.kind,
-      params: meta.params,
-      metrics: meta.metrics,
-      classes: meta.classes,
-      threshold: meta.threshold ?? null,
-      signature: { inputs: meta.inputs, outputs: [{ name: "label", type: "string" }, ...meta.classes.map((c) => ({ name: `probability_${c}`, type: "double" }))] },
-      trainingData: { fingerprint: meta.dataFingerprint },
-      backend: meta.backend,
-      trainedAt: meta.trainedAt,
-    };
-  });
-  app.get("/metrics", async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
-  app.post("/admin/reload", { schema: { description: "Reloads the model when its alias moved.", security: [{ bearer: [] }] } }, async () => {
-    const swapped = await holder.reload();
-    return { swapped, model: { name: holder.current.origin.name, version: holder.current.origin.version } };
-  });
+  app.get("/version", async () => ({
+    service: options.version ?? "0.1.0",
+    model: {
+      name: holder.current.origin.name,
+      version: holder.current.origin.version,
+      alias: holder.current.origin.alias,
+    },
+  }));
+  app.get(
+    "/model",
+    { schema: { description: "Metadata, metrics and params of the served model." } },
+    async () => {
+      const p = holder.current;
+      const meta = p.model.meta;
+      return {
+        name: p.origin.name,
+        version: p.origin.version,
+        alias: p.origin.alias,
+        uri: p.origin.uri,
+        runId: p.origin.runId,
+        modelId: p.origin.modelId,
+        kind: meta.kind,
+        params: meta.params,
+        metrics: meta.metrics,
+        classes: meta.classes,
+        threshold: meta.threshold ?? null,
+        signature: {
+          inputs: meta.inputs,
+          outputs: [
+            { name: "label", type: "string" },
+            ...meta.classes.map((c) => ({ name: `probability_${c}`, type: "double" })),
+          ],
+        },
+        trainingData: { fingerprint: meta.dataFingerprint },
+        backend: meta.backend,
+        trainedAt: meta.trainedAt,
+      };
+    },
+  );
+  app.get("/metrics", async (_req, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+  app.post(
+    "/admin/reload",
+    { schema: { description: "Reloads the model when its alias moved.", security: [{ bearer: [] }] } },
+    async () => {
+      const swapped = await holder.reload();
+      return { swapped, model: { name: holder.current.origin.name, version: holder.current.origin.version } };
+    },
+  );
   return { app, metrics };
 }

@@ -15,7 +15,8 @@ export type InputMode = "json" | "text";
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === "string")
+    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   return `${typeof value} ${String(value)}`;
 }
 
@@ -42,17 +43,27 @@ export function rowsToTable(
   }
   rows.forEach((row, r) => {
     if (row === null || typeof row !== "object" || Array.isArray(row)) {
-      problems.push({ row: r, field: "", problem: `each row must be an object of column → value, got ${describe(row)}` });
+      problems.push({
+        row: r,
+        field: "",
+        problem: `each row must be an object of column → value, got ${describe(row)}`,
+      });
       return;
     }
     for (const field of Object.keys(row)) {
-      if (!known.has(field)) problems.push({ row: r, field, problem: "unknown column (not in the model's signature)" });
+      if (!known.has(field))
+        problems.push({ row: r, field, problem: "unknown column (not in the model's signature)" });
     }
     for (const column of inputs) {
       let value = row[column.name];
       if (mode === "text" && value === "") value = null;
       if (value === undefined || value === null) {
-        if (column.required) problems.push({ row: r, field: column.name, problem: value === undefined ? "missing (required)" : "null where a value is required" });
+        if (column.required)
+          problems.push({
+            row: r,
+            field: column.name,
+            problem: value === undefined ? "missing (required)" : "null where a value is required",
+          });
         continue;
       }
       if (column.type === "string") {
@@ -65,13 +76,18 @@ export function rowsToTable(
       }
       let number: number;
       if (typeof value === "number") number = value;
-      else if (typeof value === "string" && (mode === "text" || value === "NaN" || /infinity/i.test(value))) number = value.trim() === "" ? Number.NaN : Number(value);
+      else if (typeof value === "string" && (mode === "text" || value === "NaN" || /infinity/i.test(value)))
+        number = value.trim() === "" ? Number.NaN : Number(value);
       else {
         problems.push({ row: r, field: column.name, problem: `expected a number, got ${describe(value)}` });
         continue;
       }
       if (!Number.isFinite(number)) {
-        problems.push({ row: r, field: column.name, problem: Number.isNaN(number) ? `not a number: ${describe(value)}` : "not a finite number" });
+        problems.push({
+          row: r,
+          field: column.name,
+          problem: Number.isNaN(number) ? `not a number: ${describe(value)}` : "not a finite number",
+        });
         continue;
       }
       if (column.type === "long" && !Number.isInteger(number)) {
@@ -83,7 +99,14 @@ export function rowsToTable(
     }
   });
   return {
-    table: { rowCount: rows.length, numeric, categorical: categories, target: [], ids: {}, lines: Int32Array.from(rows, (_, i) => i) },
+    table: {
+      rowCount: rows.length,
+      numeric,
+      categorical: categories,
+      target: [],
+      ids: {},
+      lines: Int32Array.from(rows, (_, i) => i),
+    },
     problems,
   };
 }

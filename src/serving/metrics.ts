@@ -3,7 +3,12 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 /** The service's Prometheus metrics, on a registry of its own (no global state). */
 export function createMetrics() {
   const registry = new Registry();
-  const requests = new Counter({ name: "workbench_http_requests_total", help: "HTTP requests by route, method and status", labelNames: ["route", "method", "status"] as const, registers: [registry] });
+  const requests = new Counter({
+    name: "workbench_http_requests_total",
+    help: "HTTP requests by route, method and status",
+    labelNames: ["route", "method", "status"] as const,
+    registers: [registry],
+  });
   const latency = new Histogram({
     name: "workbench_http_request_duration_seconds",
     help: "HTTP request latency by route and status",
@@ -11,10 +16,29 @@ export function createMetrics() {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  const predictions = new Counter({ name: "workbench_predictions_total", help: "Predicted rows by class and model version", labelNames: ["class", "version"] as const, registers: [registry] });
-  const rows = new Histogram({ name: "workbench_batch_rows", help: "Rows per scoring request", buckets: [1, 2, 5, 10, 50, 100, 500, 1000, 5000], registers: [registry] });
-  const modelInfo = new Gauge({ name: "workbench_model_info", help: "The model being served (value 1)", labelNames: ["name", "version", "alias", "run_id"] as const, registers: [registry] });
-  const swaps = new Counter({ name: "workbench_model_swaps_total", help: "Model hot swaps", registers: [registry] });
+  const predictions = new Counter({
+    name: "workbench_predictions_total",
+    help: "Predicted rows by class and model version",
+    labelNames: ["class", "version"] as const,
+    registers: [registry],
+  });
+  const rows = new Histogram({
+    name: "workbench_batch_rows",
+    help: "Rows per scoring request",
+    buckets: [1, 2, 5, 10, 50, 100, 500, 1000, 5000],
+    registers: [registry],
+  });
+  const modelInfo = new Gauge({
+    name: "workbench_model_info",
+    help: "The model being served (value 1)",
+    labelNames: ["name", "version", "alias", "run_id"] as const,
+    registers: [registry],
+  });
+  const swaps = new Counter({
+    name: "workbench_model_swaps_total",
+    help: "Model hot swaps",
+    registers: [registry],
+  });
   return { registry, requests, latency, predictions, rows, modelInfo, swaps };
 }
 

@@ -22,9 +22,12 @@ export function parseModelUri(uri: string): ModelRef {
   const run = /^runs:\/([0-9a-f]{32})\/(.+)$/.exec(uri);
   if (run) return { kind: "run", runId: run[1]!, path: run[2]!.replace(/\/+$/, "") };
   if (/^[a-z][a-z0-9+.-]*:\//i.test(uri)) {
-    throw new ConfigError(`Unsupported model URI '${uri}': use models:/<name>@<alias>, models:/<name>/<version>, runs:/<run id>/<path> or a local directory.`, {
-      code: "MODEL_URI_INVALID",
-    });
+    throw new ConfigError(
+      `Unsupported model URI '${uri}': use models:/<name>@<alias>, models:/<name>/<version>, runs:/<run id>/<path> or a local directory.`,
+      {
+        code: "MODEL_URI_INVALID",
+      },
+    );
   }
   return { kind: "local", dir: path.resolve(uri) };
 }
@@ -49,25 +52,54 @@ export async function loadPredictor(uri: string, client: MlflowClient | undefine
   const ref = parseModelUri(uri);
   if (ref.kind === "local") {
     if (!existsSync(path.join(ref.dir, "model-meta.json"))) {
-      throw new ConfigError(`${ref.dir} is not a model package (no model-meta.json).`, { code: "MODEL_URI_INVALID" });
+      throw new ConfigError(`${ref.dir} is not a model package (no model-meta.json).`, {
+        code: "MODEL_URI_INVALID",
+      });
     }
     const model = await loadModelPackage(ref.dir);
-    return new Predictor(model, { uri, name: model.meta.name, version: undefined, alias: undefined, runId: undefined, modelId: undefined });
+    return new Predictor(model, {
+      uri,
+      name: model.meta.name,
+      version: undefined,
+      alias: undefined,
+      runId: undefined,
+      modelId: undefined,
+    });
   }
-  if (client === undefined) throw new ConfigError(`Loading ${uri} needs a tracking server: set MLFLOW_TRACKING_URI.`, { code: "TRACKING_URI_MISSING" });
+  if (client === undefined)
+    throw new ConfigError(`Loading ${uri} needs a tracking server: set MLFLOW_TRACKING_URI.`, {
+      code: "TRACKING_URI_MISSING",
+    });
   let origin: ModelOrigin;
   let artifactRoot: string;
   let artifactPath: string | undefined;
   let cacheKey: string;
   if (ref.kind === "run") {
     const run = await client.runs.get(ref.runId);
-    origin = { uri, name: ref.path, version: undefined, alias: undefined, runId: ref.runId, modelId: undefined };
+    origin = {
+      uri,
+      name: ref.path,
+      version: undefined,
+      alias: undefined,
+      runId: ref.runId,
+      modelId: undefined,
+    };
     artifactRoot = run.info.artifactUri;
     artifactPath = ref.path;
     cacheKey = path.join("runs", ref.runId, ref.path);
   } else {
-    const version = ref.kind === "alias" ? await client.registry.getVersionByAlias(ref.name, ref.alias) : await client.registry.getVersion(ref.name, ref.version);
-    origin = { uri, name: version.name, version: version.version, alias: ref.kind === "alias" ? ref.alias : undefined, runId: version.runId, modelId: version.modelId };
+    const version =
+      ref.kind === "alias"
+        ? await client.registry.getVersionByAlias(ref.name, ref.alias)
+        : await client.registry.getVersion(ref.name, ref.version);
+    origin = {
+      uri,
+      name: version.name,
+      version: version.version,
+      alias: ref.kind === "alias" ? ref.alias : undefined,
+      runId: version.runId,
+      modelId: version.modelId,
+    };
     if (version.modelId !== undefined) {
       artifactRoot = (await client.loggedModels.get(version.modelId)).artifactUri;
     } else {

@@ -37,9 +37,11 @@ export class PredictionLog {
   write(record: PredictionRecord): boolean {
     if ((this.options.random ?? Math.random)() >= this.options.sampleRate) return false;
     const line = `${JSON.stringify(record)}\n`;
-    this.queue = this.queue.then(() => this.append(line)).catch(() => {
-      this.failures++;
-    });
+    this.queue = this.queue
+      .then(() => this.append(line))
+      .catch(() => {
+        this.failures++;
+      });
     return true;
   }
 
@@ -53,7 +55,10 @@ export class PredictionLog {
   private async append(line: string): Promise<void> {
     if (this.size === undefined) {
       await mkdir(this.options.dir, { recursive: true });
-      this.size = await stat(this.file).then((s) => s.size, () => 0);
+      this.size = await stat(this.file).then(
+        (s) => s.size,
+        () => 0,
+      );
     }
     if (this.size + Buffer.byteLength(line) > this.options.maxBytes && this.size > 0) await this.rotate();
     await appendFile(this.file, line);

@@ -64,7 +64,10 @@ export class Predictor {
         p[meta.classes[c]!] = probabilities[i * k + c]!;
         if (probabilities[i * k + c]! > probabilities[i * k + best]!) best = c;
       }
-      const label = k === 2 && meta.threshold !== undefined ? meta.classes[probabilities[i * 2 + 1]! >= meta.threshold ? 1 : 0]! : meta.classes[best]!;
+      const label =
+        k === 2 && meta.threshold !== undefined
+          ? meta.classes[probabilities[i * 2 + 1]! >= meta.threshold ? 1 : 0]!
+          : meta.classes[best]!;
       out[i] = { label, probabilities: p };
     }
     return out;
