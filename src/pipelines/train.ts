@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import type { TrainConfig } from "../config/train-config.js";
@@ -415,6 +415,12 @@ export async function trainPipeline(
   }
 }
 
+async function writeHoldout(data: PreparedData, file: string): Promise<void> {
+  const lines = (await readFile(data.source.path, "utf8")).split(/\r?\n/);
+  const picked = Array.from(data.splits.holdout.lines, (line) => lines[line - 1]!);
+  await writeFile(file, `${[lines[0], ...picked].join("\n")}\n`);
+}
+
 async function logDataArtifacts(run: ActiveRun, data: PreparedData, work: string): Promise<void> {
   const qaDir = path.join(work, "qa");
   await mkdir(qaDir, { recursive: true });
@@ -427,6 +433,9 @@ async function logDataArtifacts(run: ActiveRun, data: PreparedData, work: string
   await run.logArtifacts(qaDir, "qa");
   if (data.validation.quarantineFile !== undefined)
     await run.logArtifact(data.validation.quarantineFile, "qa");
+  // The out-of-sample holdout, as raw rows of the source file: "new" data to score with `npm run predict`.
+  await writeHoldout(data, path.join(work, "holdout.csv"));
+  await run.logArtifact(path.join(work, "holdout.csv"), "holdout");
   await writeFile(path.join(work, "preprocessor.json"), `${JSON.stringify(data.preprocessor, null, 2)}\n`);
   await run.logArtifact(path.join(work, "preprocessor.json"), "features");
 }

@@ -31,6 +31,7 @@ export function rowsToTable(
   inputs: readonly SignatureColumn[],
   preprocessor: PreprocessorState,
   mode: InputMode,
+  options: { allowExtraColumns?: boolean } = {},
 ): { table: Table; problems: FieldProblem[] } {
   const problems: FieldProblem[] = [];
   const categorical = new Set(preprocessor.categorical.map((s) => s.name));
@@ -50,9 +51,11 @@ export function rowsToTable(
       });
       return;
     }
-    for (const field of Object.keys(row)) {
-      if (!known.has(field))
-        problems.push({ row: r, field, problem: "unknown column (not in the model's signature)" });
+    if (!options.allowExtraColumns) {
+      for (const field of Object.keys(row)) {
+        if (!known.has(field))
+          problems.push({ row: r, field, problem: "unknown column (not in the model's signature)" });
+      }
     }
     for (const column of inputs) {
       let value = row[column.name];

@@ -1,3 +1,4 @@
+import type { Table } from "../data/table.js";
 import { transform } from "../features/preprocessor.js";
 import { predictProbabilities } from "../models/classifier.js";
 import type { PackagedModel } from "../registry/model-package.js";
@@ -44,9 +45,24 @@ export class Predictor {
 
   /** Validates and scores rows; throws InputValidationError listing every offending field and row. */
   predict(rows: readonly Record<string, unknown>[], mode: InputMode = "json"): Prediction[] {
-    const { meta, preprocessor, network } = this.model;
-    const { table, problems } = rowsToTable(rows, meta.inputs, preprocessor, mode);
+    const { table, problems } = this.check(rows, mode);
     if (problems.length > 0) throw new InputValidationError(problems);
+    return this.score(table);
+  }
+
+  /** Validates rows without scoring (batch scoring quarantines the bad ones and scores the rest). */
+  check(
+    rows: readonly Record<string, unknown>[],
+    mode: InputMode,
+    options: { allowExtraColumns?: boolean } = {},
+  ) {
+    return rowsToTable(rows, this.model.meta.inputs, this.model.preprocessor, mode, options);
+  }
+
+  /** Scores a validated table. */
+  score(table: Table): Prediction[] {
+    const { meta, preprocessor, network } = this.model;
+    const rows = { length: table.rowCount };
     const k = meta.classes.length;
     this.inFlight++;
     let probabilities: Float32Array;

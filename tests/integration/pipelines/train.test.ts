@@ -104,6 +104,7 @@ describe("training pipeline end to end against a real MLflow server", () => {
       "config.json",
       "evaluation.json",
       "features/preprocessor.json",
+      "holdout/holdout.csv",
       "plots/evaluation.html",
       "qa/qa.html",
       "qa/qa.json",
