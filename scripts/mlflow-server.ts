@@ -9,7 +9,9 @@ const { values } = parseArgs({
   options: {
     port: { type: "string", default: "5000" },
     store: { type: "string" },
-    workers: { type: "string", default: "2" },
+    // One worker: with several, uvicorn leaves TCP_NODELAY off and every keep-alive request waits ~40 ms
+    // for a delayed ACK (Kludex/uvicorn#3149).
+    workers: { type: "string", default: "1" },
   },
 });
 

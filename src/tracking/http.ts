@@ -72,10 +72,12 @@ export class HttpTransport {
     this.sleep = options.sleep ?? defaultSleep;
     this.random = options.random ?? Math.random;
     this.agents = {
-      http: new http.Agent({ keepAlive: true, maxSockets: 16 }),
+      // Idle sockets close after 4 s, before uvicorn (the MLflow server) drops them at 5 s: no resets on reuse.
+      http: new http.Agent({ keepAlive: true, maxSockets: 16, timeout: 4000 }),
       https: new https.Agent({
         keepAlive: true,
         maxSockets: 16,
+        timeout: 4000,
         rejectUnauthorized: !connection.insecureTls,
         ...(connection.caCert === undefined ? {} : { ca: connection.caCert }),
       }),

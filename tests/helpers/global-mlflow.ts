@@ -14,7 +14,7 @@ declare module "vitest" {
 /** Starts one throwaway MLflow server for the integration tests and removes it afterwards. */
 export default async function setup(project: TestProject) {
   const storeDir = await mkdtemp(path.join(os.tmpdir(), "workbench-mlflow-"));
-  const server = await startLocalServer({ storeDir, port: 0, workers: 2, readyTimeoutMs: 180_000 });
+  const server = await startLocalServer({ storeDir, port: 0, workers: 1, readyTimeoutMs: 180_000 });
   project.provide("mlflowUri", server.uri);
   project.provide("mlflowStoreDir", storeDir);
   return async () => {
