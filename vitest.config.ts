@@ -1,4 +1,9 @@
+import os from "node:os";
+import path from "node:path";
 import { defineConfig } from "vitest/config";
+
+// Served models are cached under a temp folder during tests, never in the project's .cache/.
+const modelCache = path.join(os.tmpdir(), `workbench-test-models-${process.pid}`);
 
 // Unit tests run without any server; integration tests share one throwaway MLflow server started by
 // tests/helpers/global-mlflow.ts (free port, temp SQLite store and artifact folder).
@@ -18,6 +23,7 @@ export default defineConfig({
           include: ["tests/integration/**/*.test.ts", "tests/notebooks/**/*.test.ts"],
           environment: "node",
           globalSetup: ["tests/helpers/global-mlflow.ts"],
+          env: { WORKBENCH_MODEL_CACHE: modelCache },
           testTimeout: 120_000,
           hookTimeout: 180_000,
           // One server, modest machine: run integration files one after another.
