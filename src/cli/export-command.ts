@@ -2,7 +2,7 @@ import { cp, mkdir } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { loadPredictor } from "../serving/model-source.js";
 import { WorkbenchError } from "../shared/errors.js";
-import { MlflowClient } from "../tracking/client.js";
+import { registryClient } from "./registry-client.js";
 
 /** `npm run model:export -- --model <uri> --out <dir>`: copies a registered model package out of MLflow (e.g. to bake into an image). */
 export async function exportCommand(argv: readonly string[]): Promise<void> {
@@ -15,7 +15,7 @@ export async function exportCommand(argv: readonly string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const client = process.env.MLFLOW_TRACKING_URI ? MlflowClient.fromEnv() : undefined;
+  const client = await registryClient();
   try {
     const predictor = await loadPredictor(values.model, client);
     await mkdir(values.out, { recursive: true });

@@ -8,8 +8,8 @@ import { batchPredict } from "../pipelines/predict.js";
 import { loadPredictor } from "../serving/model-source.js";
 import { WorkbenchError } from "../shared/errors.js";
 import { createLogger } from "../shared/logger.js";
-import { MlflowClient } from "../tracking/client.js";
-import { isMlflowHealthy } from "../tracking/local-server.js";
+import type { MlflowClient } from "../tracking/client.js";
+import { registryClient } from "./registry-client.js";
 
 const USAGE = `usage: npm run predict -- --model <models:/name@alias | models:/name/version | runs:/id/path | dir>
        --input <file.csv | runs:/<run id>/<artifact path>> --output <file.csv | file.jsonl>
@@ -47,9 +47,7 @@ export async function predictCommand(argv: readonly string[]): Promise<void> {
   let client: MlflowClient | undefined;
   try {
     await initTf();
-    let uri = process.env.MLFLOW_TRACKING_URI;
-    if (uri === undefined && (await isMlflowHealthy("http://127.0.0.1:5000"))) uri = "http://127.0.0.1:5000";
-    client = uri === undefined ? undefined : new MlflowClient({ trackingUri: uri, logger });
+    client = await registryClient(logger);
     const predictor = await loadPredictor(String(values.model), client);
     let input = String(values.input);
     const artifact = /^runs:\/([0-9a-f]{32})\/(.+)$/.exec(input);

@@ -5,8 +5,7 @@ import { ModelHolder } from "../serving/model-holder.js";
 import { PredictionLog } from "../serving/prediction-log.js";
 import { WorkbenchError } from "../shared/errors.js";
 import { createLogger } from "../shared/logger.js";
-import { MlflowClient } from "../tracking/client.js";
-import { isMlflowHealthy } from "../tracking/local-server.js";
+import { registryClient } from "./registry-client.js";
 
 const USAGE = `usage: npm run serve -- --model <models:/name@alias | models:/name/version | runs:/id/path | dir>
        [--host 127.0.0.1] [--port 8080] [--poll-seconds 30] [--max-batch 10000] [--body-limit-mb 10]
@@ -54,9 +53,7 @@ export async function serveCommand(argv: readonly string[]): Promise<void> {
   const logger = createLogger({ name: "serve", level: process.env.LOG_LEVEL ?? "info" });
   try {
     const backend = await initTf();
-    let uri = process.env.MLFLOW_TRACKING_URI;
-    if (uri === undefined && (await isMlflowHealthy("http://127.0.0.1:5000"))) uri = "http://127.0.0.1:5000";
-    const client = uri === undefined ? undefined : new MlflowClient({ trackingUri: uri, logger });
+    const client = await registryClient(logger);
     const holder = await ModelHolder.load(values.model, client, logger);
     const predictionLog =
       typeof values["prediction-log"] === "string"
