@@ -30,7 +30,8 @@ describe("withRun", () => {
     expect(run.info.endTime).toBeTypeOf("number");
     expect(run.data.tags).toMatchObject({
       "mlflow.runName": "ok",
-      "mlflow.source.type": "LOCAL",
+      // Under CI (CI=true or GitHub Actions) runs are jobs, as MLflow's own client marks them.
+      "mlflow.source.type": process.env.CI === "true" || process.env.GITHUB_ACTIONS === "true" ? "JOB" : "LOCAL",
       "mlflow.note.content": "hello",
       team: "risk",
     });
