@@ -40,23 +40,50 @@ export interface FeatureMatrix {
 
 const signedLog = (x: number) => Math.sign(x) * Math.log1p(Math.abs(x));
 
-function engineeredValue(spec: EngineeredFeature, table: Table, i: number): number {
-  const num = (c: string) => table.numeric[c]?.[i] ?? Number(table.categorical[c]?.[i] ?? Number.NaN);
+/** A raw column as numbers: numeric columns as they are, categorical codes parsed once. */
+function sourceColumn(table: Table, column: string): Float64Array {
+  const numeric = table.numeric[column];
+  if (numeric !== undefined) return numeric;
+  const codes = table.categorical[column];
+  return codes === undefined
+    ? new Float64Array(table.rowCount).fill(Number.NaN)
+    : Float64Array.from(codes, Number);
+}
+
+/** An engineered feature for every row, computed column-wise (serving calls this on every request). */
+function engineeredColumn(spec: EngineeredFeature, table: Table): Float64Array {
+  const n = table.rowCount;
+  const out = new Float64Array(n);
   switch (spec.kind) {
     case "ratio": {
-      const d = num(spec.denominator);
-      const n = num(spec.numerator);
-      return Number.isNaN(n) || Number.isNaN(d) ? Number.NaN : Math.abs(d) < 1e-9 ? 0 : n / d;
+      const num = sourceColumn(table, spec.numerator);
+      const den = sourceColumn(table, spec.denominator);
+      for (let i = 0; i < n; i++) {
+        const a = num[i]!;
+        const d = den[i]!;
+        out[i] = Number.isNaN(a) || Number.isNaN(d) ? Number.NaN : Math.abs(d) < 1e-9 ? 0 : a / d;
+      }
+      return out;
     }
     case "sum":
-      return spec.columns.reduce((acc, c) => acc + num(c), 0);
-    case "mean":
-      return spec.columns.reduce((acc, c) => acc + num(c), 0) / spec.columns.length;
+    case "mean": {
+      const columns = spec.columns.map((c) => sourceColumn(table, c));
+      for (let i = 0; i < n; i++) {
+        let acc = 0;
+        for (const column of columns) acc += column[i]!;
+        out[i] = spec.kind === "mean" ? acc / columns.length : acc;
+      }
+      return out;
+    }
     case "code": {
-      let v = num(spec.column);
-      if (spec.min !== undefined) v = Math.max(spec.min, v);
-      if (spec.max !== undefined) v = Math.min(spec.max, v);
-      return v;
+      const source = sourceColumn(table, spec.column);
+      for (let i = 0; i < n; i++) {
+        let v = source[i]!;
+        if (spec.min !== undefined) v = Math.max(spec.min, v);
+        if (spec.max !== undefined) v = Math.min(spec.max, v);
+        out[i] = v;
+      }
+      return out;
     }
   }
 }
@@ -79,7 +106,7 @@ function numericColumn(
   const spec = state.engineered.find((e) => e.name === name);
   if (spec === undefined)
     throw new ConfigError(`Feature '${name}' is not in the data.`, { code: "FEATURE_UNKNOWN" });
-  return Float64Array.from({ length: table.rowCount }, (_, i) => engineeredValue(spec, table, i));
+  return engineeredColumn(spec, table);
 }
 
 /** Checks that every column the config names exists, before any fitting. */

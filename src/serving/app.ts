@@ -176,7 +176,9 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
     const predictions = predictor.predict(payload.rows, payload.mode);
     const version = predictor.origin.version ?? "local";
     metrics.rows.observe(payload.rows.length);
-    for (const p of predictions) metrics.predictions.inc({ class: p.label, version });
+    const perClass = new Map<string, number>();
+    for (const p of predictions) perClass.set(p.label, (perClass.get(p.label) ?? 0) + 1);
+    for (const [label, count] of perClass) metrics.predictions.inc({ class: label, version }, count);
     options.predictionLog?.write({
       time: new Date().toISOString(),
       requestId: String(req.id),
@@ -209,12 +211,16 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
     },
     async (req) => {
       const { predictor, predictions } = score(req, parseScoringPayload(req.body, contentKind(req)));
-      return {
-        predictions: predictions.map((p) => ({
-          label: p.label,
-          ...Object.fromEntries(predictor.classes.map((c) => [`probability_${c}`, p.probabilities[c]])),
-        })),
-      };
+      const classes = predictor.classes;
+      const keys = classes.map((c) => `probability_${c}`);
+      const rows = new Array(predictions.length);
+      for (let i = 0; i < predictions.length; i++) {
+        const p = predictions[i]!;
+        const row: Record<string, unknown> = { label: p.label };
+        for (let c = 0; c < classes.length; c++) row[keys[c]!] = p.probabilities[classes[c]!];
+        rows[i] = row;
+      }
+      return { predictions: rows };
     },
   );
 

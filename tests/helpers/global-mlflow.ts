@@ -21,6 +21,9 @@ export default async function setup(project: TestProject) {
     await server.stop();
     await rm(storeDir, { recursive: true, force: true });
     // The served-model cache that vitest.config.ts points the test workers at.
-    await rm(path.join(os.tmpdir(), `workbench-test-models-${process.pid}`), { recursive: true, force: true });
+    await rm(path.join(os.tmpdir(), `workbench-test-models-${process.pid}`), {
+      recursive: true,
+      force: true,
+    });
   };
 }

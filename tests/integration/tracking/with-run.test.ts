@@ -31,7 +31,8 @@ describe("withRun", () => {
     expect(run.data.tags).toMatchObject({
       "mlflow.runName": "ok",
       // Under CI (CI=true or GitHub Actions) runs are jobs, as MLflow's own client marks them.
-      "mlflow.source.type": process.env.CI === "true" || process.env.GITHUB_ACTIONS === "true" ? "JOB" : "LOCAL",
+      "mlflow.source.type":
+        process.env.CI === "true" || process.env.GITHUB_ACTIONS === "true" ? "JOB" : "LOCAL",
       "mlflow.note.content": "hello",
       team: "risk",
     });

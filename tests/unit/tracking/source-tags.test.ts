@@ -4,7 +4,12 @@ import { standardRunTags } from "../../../src/tracking/source-tags.js";
 describe("MLflow's standard run tags", () => {
   it("marks runs as JOB under CI and LOCAL otherwise, with user, source name and git commit", () => {
     const local = standardRunTags({ env: { USER: "ann" }, runName: "r", sourceName: "scripts/train.ts" });
-    expect(local).toMatchObject({ "mlflow.source.type": "LOCAL", "mlflow.user": "ann", "mlflow.runName": "r", "mlflow.source.name": "scripts/train.ts" });
+    expect(local).toMatchObject({
+      "mlflow.source.type": "LOCAL",
+      "mlflow.user": "ann",
+      "mlflow.runName": "r",
+      "mlflow.source.name": "scripts/train.ts",
+    });
     expect(local["mlflow.source.git.commit"]).toMatch(/^[0-9a-f]{40}$/);
     expect(standardRunTags({ env: { CI: "true", USER: "ci" } })["mlflow.source.type"]).toBe("JOB");
     expect(standardRunTags({ env: { GITHUB_ACTIONS: "true" } })["mlflow.source.type"]).toBe("JOB");
