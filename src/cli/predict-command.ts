@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import { initTf } from "../models/backend.js";
 import { batchPredict } from "../pipelines/predict.js";
@@ -9,6 +8,7 @@ import { loadPredictor } from "../serving/model-source.js";
 import { WorkbenchError } from "../shared/errors.js";
 import { createLogger } from "../shared/logger.js";
 import type { MlflowClient } from "../tracking/client.js";
+import { parseCli } from "./args.js";
 import { registryClient } from "./registry-client.js";
 
 const USAGE = `usage: npm run predict -- --model <models:/name@alias | models:/name/version | runs:/id/path | dir>
@@ -17,31 +17,21 @@ const USAGE = `usage: npm run predict -- --model <models:/name@alias | models:/n
 
 /** `npm run predict`: batch scoring of a CSV file, streamed. */
 export async function predictCommand(argv: readonly string[]): Promise<void> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: [...argv],
-      options: {
-        model: { type: "string" },
-        input: { type: "string" },
-        output: { type: "string" },
-        quarantine: { type: "string" },
-        "max-bad-fraction": { type: "string", default: "1" },
-        "chunk-rows": { type: "string", default: "4096" },
-        help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (error) {
-    console.error(`error [CLI_USAGE]: ${(error as Error).message}\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
-  const missing = ["model", "input", "output"].filter((k) => typeof values[k] !== "string");
-  if (values.help || missing.length > 0) {
-    console.error(values.help ? USAGE : `error [CLI_USAGE]: missing --${missing.join(", --")}\n${USAGE}`);
-    process.exitCode = values.help ? 0 : 2;
-    return;
-  }
+  const parsed = parseCli(
+    argv,
+    {
+      model: { type: "string" },
+      input: { type: "string" },
+      output: { type: "string" },
+      quarantine: { type: "string" },
+      "max-bad-fraction": { type: "string", default: "1" },
+      "chunk-rows": { type: "string", default: "4096" },
+    },
+    USAGE,
+    ["model", "input", "output"],
+  );
+  if (parsed === undefined) return;
+  const values = parsed.values;
   const logger = createLogger({ name: "predict", level: process.env.LOG_LEVEL ?? "warn" });
   let scratch: string | undefined;
   let client: MlflowClient | undefined;

@@ -1,10 +1,10 @@
-import { parseArgs } from "node:util";
 import { initTf } from "../models/backend.js";
 import { createApp } from "../serving/app.js";
 import { ModelHolder } from "../serving/model-holder.js";
 import { PredictionLog } from "../serving/prediction-log.js";
 import { WorkbenchError } from "../shared/errors.js";
 import { createLogger } from "../shared/logger.js";
+import { parseCli } from "./args.js";
 import { registryClient } from "./registry-client.js";
 
 const USAGE = `usage: npm run serve -- --model <models:/name@alias | models:/name/version | runs:/id/path | dir>
@@ -14,32 +14,23 @@ const USAGE = `usage: npm run serve -- --model <models:/name@alias | models:/nam
 
 /** `npm run serve`: loads the model (ready only once it is loaded), serves it, drains on SIGTERM/SIGINT. */
 export async function serveCommand(argv: readonly string[]): Promise<void> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: [...argv],
-      options: {
-        model: { type: "string" },
-        host: { type: "string", default: "127.0.0.1" },
-        port: { type: "string", default: "8080" },
-        "poll-seconds": { type: "string", default: "30" },
-        "max-batch": { type: "string", default: "10000" },
-        "body-limit-mb": { type: "string", default: "10" },
-        "prediction-log": { type: "string" },
-        "sample-rate": { type: "string", default: "0.1" },
-        help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (error) {
-    console.error(`error [CLI_USAGE]: ${(error as Error).message}\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
-  if (values.help || typeof values.model !== "string") {
-    console.error(values.help ? USAGE : `error [CLI_USAGE]: --model is required.\n${USAGE}`);
-    process.exitCode = values.help ? 0 : 2;
-    return;
-  }
+  const parsed = parseCli(
+    argv,
+    {
+      model: { type: "string" },
+      host: { type: "string", default: "127.0.0.1" },
+      port: { type: "string", default: "8080" },
+      "poll-seconds": { type: "string", default: "30" },
+      "max-batch": { type: "string", default: "10000" },
+      "body-limit-mb": { type: "string", default: "10" },
+      "prediction-log": { type: "string" },
+      "sample-rate": { type: "string", default: "0.1" },
+    },
+    USAGE,
+    ["model"],
+  );
+  if (parsed === undefined) return;
+  const values = parsed.values;
   const numbers = Object.fromEntries(
     ["port", "poll-seconds", "max-batch", "body-limit-mb", "sample-rate"].map((k) => {
       const n = Number(values[k]);
@@ -54,7 +45,7 @@ export async function serveCommand(argv: readonly string[]): Promise<void> {
   try {
     const backend = await initTf();
     const client = await registryClient(logger);
-    const holder = await ModelHolder.load(values.model, client, logger);
+    const holder = await ModelHolder.load(String(values.model), client, logger);
     const predictionLog =
       typeof values["prediction-log"] === "string"
         ? new PredictionLog({

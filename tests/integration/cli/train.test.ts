@@ -99,3 +99,17 @@ describe("npm run train", () => {
     expect(unknown.stderr).toContain("error [DATASET_UNKNOWN]: No dataset manifest 'no-such-dataset'");
   });
 });
+
+describe("npm run serve / npm run predict usage errors", () => {
+  it.each([
+    ["serve.ts", [], "--model is required"],
+    ["predict.ts", ["--model", "x"], "--input, --output are required"],
+    ["serve.ts", ["--modle", "x"], "Unknown option '--modle'"],
+  ])("%s %j → exit 2 with the problem and the usage", async (script, args, message) => {
+    const { code, stderr } = await cli(script, args as string[]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`error [CLI_USAGE]: `);
+    expect(stderr).toContain(message);
+    expect(stderr).toContain("usage: npm run");
+  });
+});
