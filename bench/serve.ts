@@ -55,6 +55,7 @@ import { silentLogger } from "../src/shared/logger.js";
 import { projectRoot, venvExecutable } from "../src/shared/project.js";
 import { MlflowClient } from "../src/tracking/client.js";
 import { freePort, startLocalServer } from "../src/tracking/local-server.js";
+import { integerFlag, median, progressLogger, round1, round3 } from "./lib.js";
 
 // autocannon ships no type declarations: the part of its API used here.
 interface AutocannonOptions {
@@ -111,19 +112,12 @@ const { values } = parseArgs({
   },
 });
 
-function positiveInt(name: string, text: string, min = 1): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min)
-    throw new Error(`--${name} must be an integer >= ${min} (got '${text}').`);
-  return n;
-}
-
-const repeats = positiveInt("repeats", values.repeats);
-const connections = positiveInt("connections", values.connections);
-const duration = positiveInt("duration", values.duration);
-const warmup = positiveInt("warmup", values.warmup, 0);
-const batchSizes = values.rows.split(",").map((s) => positiveInt("rows", s.trim()));
-const peerThreads = positiveInt("peer-threads", values["peer-threads"]);
+const repeats = integerFlag("repeats", values.repeats);
+const connections = integerFlag("connections", values.connections);
+const duration = integerFlag("duration", values.duration);
+const warmup = integerFlag("warmup", values.warmup, 0);
+const batchSizes = values.rows.split(",").map((s) => integerFlag("rows", s.trim()));
+const peerThreads = integerFlag("peer-threads", values["peer-threads"]);
 const peerModel = values["peer-model"];
 if (peerModel !== "hgb" && peerModel !== "logistic")
   throw new Error(`--peer-model must be hgb or logistic (got '${peerModel}').`);
@@ -144,16 +138,8 @@ const OURS = "tfjs-fastify";
 const PEER = "sklearn-fastapi";
 type Impl = typeof OURS | typeof PEER;
 
-const progress = (message: string) => console.error(`[bench:serve] ${message}`);
-const round1 = (x: number) => Number(x.toFixed(1));
-const round3 = (x: number) => Number(x.toFixed(3));
+const progress = progressLogger("bench:serve");
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function median(xs: readonly number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** Nearest-rank percentile of sorted values. */
 function percentile(sorted: Float64Array, p: number): number {

@@ -32,6 +32,7 @@ import { projectRoot, venvExecutable } from "../src/shared/project.js";
 import type { MetricPoint } from "../src/tracking/batch.js";
 import { MlflowClient } from "../src/tracking/client.js";
 import { type LocalServer, startLocalServer } from "../src/tracking/local-server.js";
+import { integerFlag, median, progressLogger, round1, round3 } from "./lib.js";
 
 const N_KEYS = 10;
 const N_STEPS = 1000;
@@ -66,28 +67,14 @@ const { values } = parseArgs({
   },
 });
 
-function positiveInt(name: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer (got '${text}').`);
-  return n;
-}
-
-const repeats = positiveInt("repeats", values.repeats);
-const workers = positiveInt("workers", values.workers);
+const repeats = integerFlag("repeats", values.repeats);
+const workers = integerFlag("workers", values.workers);
 const concurrency =
-  values.concurrency === undefined ? undefined : positiveInt("concurrency", values.concurrency);
+  values.concurrency === undefined ? undefined : integerFlag("concurrency", values.concurrency);
 const variants = values.variants.split(",").map((v) => v.trim()) as Variant[];
 for (const v of variants) if (!VARIANTS.includes(v)) throw new Error(`Unknown variant '${v}'.`);
 
-const progress = (message: string) => console.error(`[bench:tracking] ${message}`);
-const round3 = (x: number) => Number(x.toFixed(3));
-const round1 = (x: number) => Number(x.toFixed(1));
-
-function median(xs: readonly number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
+const progress = progressLogger("bench:tracking");
 
 /** The workload shared with bench/peers/tracking_peer.py (keep the two in step). */
 function workload() {

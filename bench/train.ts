@@ -51,6 +51,7 @@ import { predictProbabilities } from "../src/models/classifier.js";
 import { trainNetwork } from "../src/models/train.js";
 import { type PreparedData, prepareData } from "../src/pipelines/prepare-data.js";
 import { projectRoot, venvExecutable } from "../src/shared/project.js";
+import { integerFlag, median, progressLogger, round3, round5 } from "./lib.js";
 
 type Kind = Trial["kind"];
 const KINDS: readonly Kind[] = ["logistic", "mlp"];
@@ -76,29 +77,15 @@ const { values } = parseArgs({
   },
 });
 
-function positiveInt(name: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer (got '${text}').`);
-  return n;
-}
-
-const repeats = positiveInt("repeats", values.repeats);
-const peerRepeats = positiveInt("peer-repeats", values["peer-repeats"] ?? values.repeats);
+const repeats = integerFlag("repeats", values.repeats);
+const peerRepeats = integerFlag("peer-repeats", values["peer-repeats"] ?? values.repeats);
 const peerThreads =
-  values["peer-threads"] === undefined ? undefined : positiveInt("peer-threads", values["peer-threads"]);
+  values["peer-threads"] === undefined ? undefined : integerFlag("peer-threads", values["peer-threads"]);
 const fitOn = values["fit-on"];
 if (fitOn !== "train+validation" && fitOn !== "train")
   throw new Error(`--fit-on must be train+validation or train (got '${fitOn}').`);
 
-const progress = (message: string) => console.error(`[bench:train] ${message}`);
-const round3 = (x: number) => Number(x.toFixed(3));
-const round5 = (x: number) => Number(x.toFixed(5));
-
-function median(xs: readonly number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
+const progress = progressLogger("bench:train");
 
 /** The most frequent value (first seen wins ties). */
 function mode<T>(xs: readonly T[]): T {
