@@ -1,4 +1,8 @@
 // Helpers shared by the bench:* scripts.
+import type { ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { projectRoot } from "../src/shared/project.js";
 
 /** An integer flag value >= min, or an error naming the flag. */
 export function integerFlag(name: string, text: string, min = 1): number {
@@ -21,4 +25,26 @@ export function median(xs: readonly number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The data mirror: an explicit flag, else WORKBENCH_DATA_MIRROR, else ../shared/datasets beside the project. */
+export function mirrorDir(explicit: string | undefined): string | undefined {
+  if (explicit !== undefined) return explicit;
+  const env = process.env.WORKBENCH_DATA_MIRROR;
+  if (env !== undefined && env !== "") return env;
+  const sibling = path.resolve(projectRoot(), "..", "shared", "datasets");
+  return existsSync(sibling) ? sibling : undefined;
+}
+
+/** Collects a child's stdout and resolves with it and the exit code once the child closes. */
+export async function collectStdout(child: ChildProcess): Promise<{ code: number | null; stdout: string }> {
+  let stdout = "";
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
+  });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", resolve);
+  });
+  return { code, stdout };
 }

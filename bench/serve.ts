@@ -38,7 +38,7 @@
 // ratios (req_per_s ours/peer: >1 means ours serves more; p99_ms peer/ours: >1 means ours has the lower p99)
 // and the goal (at least 5x the peer's req/s at a lower p99). Progress goes to stderr.
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, existsSync, openSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import os from "node:os";
@@ -55,7 +55,7 @@ import { silentLogger } from "../src/shared/logger.js";
 import { projectRoot, venvExecutable } from "../src/shared/project.js";
 import { MlflowClient } from "../src/tracking/client.js";
 import { freePort, startLocalServer } from "../src/tracking/local-server.js";
-import { integerFlag, median, progressLogger, round1, round3 } from "./lib.js";
+import { integerFlag, median, mirrorDir, progressLogger, round1, round3 } from "./lib.js";
 
 // autocannon ships no type declarations: the part of its API used here.
 interface AutocannonOptions {
@@ -145,15 +145,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
-/** The data mirror: --mirror, else WORKBENCH_DATA_MIRROR, else ../shared/datasets beside the project. */
-function mirrorDir(): string | undefined {
-  if (values.mirror !== undefined) return values.mirror;
-  const env = process.env.WORKBENCH_DATA_MIRROR;
-  if (env !== undefined && env !== "") return env;
-  const sibling = path.resolve(projectRoot(), "..", "shared", "datasets");
-  return existsSync(sibling) ? sibling : undefined;
 }
 
 /** A record of the model's inputs for row `i`: numbers everywhere but string-typed categoricals. */
@@ -385,7 +376,7 @@ try {
   tempDir = await mkdtemp(path.join(os.tmpdir(), "bench-serve-"));
   progress(`temp dir ${tempDir}${values.keep ? " (kept)" : ""}`);
   const config = await loadTrainConfig(values.config, [...MODEL_OVERRIDES, ...values.set]);
-  const mirror = mirrorDir();
+  const mirror = mirrorDir(values.mirror);
   const tf = await initTf();
 
   let modelDir: string;

@@ -32,7 +32,7 @@ import { projectRoot, venvExecutable } from "../src/shared/project.js";
 import type { MetricPoint } from "../src/tracking/batch.js";
 import { MlflowClient } from "../src/tracking/client.js";
 import { type LocalServer, startLocalServer } from "../src/tracking/local-server.js";
-import { integerFlag, median, progressLogger, round1, round3 } from "./lib.js";
+import { collectStdout, integerFlag, median, progressLogger, round1, round3 } from "./lib.js";
 
 const N_KEYS = 10;
 const N_STEPS = 1000;
@@ -158,14 +158,7 @@ async function repeatPython(
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, MLFLOW_TRACKING_URI: uri, MLFLOW_DISABLE_TELEMETRY: "true", DO_NOT_TRACK: "true" },
   });
-  let stdout = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk;
-  });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", resolve);
-  });
+  const { code, stdout } = await collectStdout(child);
   if (code !== 0) throw new Error(`tracking_peer.py --mode ${mode} exited with code ${code}`);
   return stdout
     .split("\n")

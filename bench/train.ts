@@ -33,7 +33,6 @@
 // scores higher), wall-time ratios are peer / ours (>1: ours is faster); each line says so in "meaning".
 // Progress goes to stderr.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -48,10 +47,10 @@ import { fitPreprocessor, transform } from "../src/features/preprocessor.js";
 import { initTf } from "../src/models/backend.js";
 import { expandCandidates, type Trial } from "../src/models/candidates.js";
 import { predictProbabilities } from "../src/models/classifier.js";
-import { trainNetwork } from "../src/models/train.js";
+import { trainNetwork, trainOptionsFor } from "../src/models/train.js";
 import { type PreparedData, prepareData } from "../src/pipelines/prepare-data.js";
 import { projectRoot, venvExecutable } from "../src/shared/project.js";
-import { integerFlag, median, progressLogger, round3, round5 } from "./lib.js";
+import { collectStdout, integerFlag, median, mirrorDir, progressLogger, round3, round5 } from "./lib.js";
 
 type Kind = Trial["kind"];
 const KINDS: readonly Kind[] = ["logistic", "mlp"];
@@ -92,15 +91,6 @@ function mode<T>(xs: readonly T[]): T {
   const counts = new Map<T, number>();
   for (const x of xs) counts.set(x, (counts.get(x) ?? 0) + 1);
   return [...counts.entries()].reduce((best, e) => (e[1] > best[1] ? e : best))[0];
-}
-
-/** The data mirror: --mirror, else WORKBENCH_DATA_MIRROR, else ../shared/datasets beside the project. */
-function mirrorDir(): string | undefined {
-  if (values.mirror !== undefined) return values.mirror;
-  const env = process.env.WORKBENCH_DATA_MIRROR;
-  if (env !== undefined && env !== "") return env;
-  const sibling = path.resolve(projectRoot(), "..", "shared", "datasets");
-  return existsSync(sibling) ? sibling : undefined;
 }
 
 function csvField(value: string): string {
@@ -185,12 +175,7 @@ async function repeatOurs(config: TrainConfig, data: PreparedData, trials: Trial
         validationLabels: data.labels.validation,
         classes: data.classes,
       },
-      {
-        seed: config.seed,
-        selectionMetric: metric,
-        classWeight: config.training.classWeight,
-        earlyStopping: config.training.earlyStopping,
-      },
+      trainOptionsFor(config),
     );
     const testProbabilities = predictProbabilities(trained.model, test, data.classes.length);
     const seconds = (performance.now() - started) / 1000;
@@ -247,14 +232,7 @@ async function runPeer(dataDir: string, config: TrainConfig): Promise<PeerLine[]
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, ...threadEnv },
   });
-  let stdout = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk;
-  });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", resolve);
-  });
+  const { code, stdout } = await collectStdout(child);
   if (code !== 0) throw new Error(`train_peer.py exited with code ${code}`);
   return stdout
     .split("\n")
@@ -281,7 +259,7 @@ try {
   const config = await loadTrainConfig(values.config, values.set);
   tempDir = await mkdtemp(path.join(os.tmpdir(), "bench-train-"));
   const tf = await initTf();
-  const mirror = mirrorDir();
+  const mirror = mirrorDir(values.mirror);
   progress(
     `config ${values.config}: dataset ${config.dataset}, backend ${tf.backend}, mirror ${mirror ?? "-"}`,
   );

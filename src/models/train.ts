@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
+import type { TrainConfig } from "../config/train-config.js";
 import { evaluate, higherIsBetter } from "../evaluation/metrics.js";
 import type { FeatureMatrix } from "../features/preprocessor.js";
 import { createRng, deriveSeed } from "../shared/random.js";
@@ -31,6 +32,16 @@ export interface TrainOptions {
   classWeight: "balanced" | "none";
   earlyStopping: { patience: number; minDelta: number };
   onEpoch?: (record: EpochRecord, epochs: number) => void;
+}
+
+/** The training options a config implies (selection metric, class weights, early stopping, seed). */
+export function trainOptionsFor(config: TrainConfig): TrainOptions {
+  return {
+    seed: config.seed,
+    selectionMetric: config.training.selectionMetric,
+    classWeight: config.training.classWeight,
+    earlyStopping: config.training.earlyStopping,
+  };
 }
 
 export interface TrainedNetwork {

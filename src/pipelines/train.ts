@@ -13,7 +13,7 @@ import { chooseThreshold } from "../evaluation/threshold.js";
 import { initTf } from "../models/backend.js";
 import { expandCandidates, type Trial } from "../models/candidates.js";
 import { predictProbabilities } from "../models/classifier.js";
-import { type EpochRecord, trainNetwork } from "../models/train.js";
+import { type EpochRecord, trainNetwork, trainOptionsFor } from "../models/train.js";
 import { writeModelPackage } from "../registry/model-package.js";
 import { logAndRegisterModel } from "../registry/register.js";
 import type { Logger } from "../shared/logger.js";
@@ -230,10 +230,7 @@ export async function trainPipeline(
                   classes: data.classes,
                 },
                 {
-                  seed: config.seed,
-                  selectionMetric: metric,
-                  classWeight: config.training.classWeight,
-                  earlyStopping: config.training.earlyStopping,
+                  ...trainOptionsFor(config),
                   onEpoch: (record, epochs) => emit({ type: "epoch", trial, record, epochs }),
                 },
               );
