@@ -5,6 +5,7 @@ import { zodToJsonSchema } from "zod-to-json-schema";
 import { ConfigError } from "../shared/errors.js";
 import { formatIssues } from "./issues.js";
 import { applyOverrides } from "./overrides.js";
+import { promotionSchema } from "./promotion-config.js";
 
 const positiveInt = z.number().int().positive();
 const fraction = z.number().gt(0).lt(1);
@@ -198,8 +199,18 @@ export const trainConfigSchema = z
           .default("challenger"),
       })
       .strict(),
+    promotion: promotionSchema.default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const aliases = c.promotion.aliases;
+    if (new Set([c.registry.alias, aliases.champion, aliases.previous]).size !== 3)
+      ctx.addIssue({
+        code: "custom",
+        path: ["promotion", "aliases"],
+        message: `registry.alias '${c.registry.alias}', promotion.aliases.champion '${aliases.champion}' and promotion.aliases.previous '${aliases.previous}' must differ`,
+      });
+  });
 
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 

@@ -33,10 +33,11 @@ export interface PreparedData {
 /** Acquire → validate (quarantine) → profile → split → fit the preprocessor on train → transform every split. */
 export async function prepareData(
   config: TrainConfig,
-  options: AcquireOptions & { workDir?: string } = {},
+  options: AcquireOptions & { workDir?: string; dataFile?: DatasetFile } = {},
 ): Promise<PreparedData> {
   const manifest = await loadManifest(config.dataset);
-  const source = await acquireDataset(manifest, options);
+  // A replay on logged data brings its own, hash-verified file; everything else acquires today's.
+  const source = options.dataFile ?? (await acquireDataset(manifest, options));
   const workDir = options.workDir ?? (await mkdtemp(path.join(os.tmpdir(), "workbench-train-")));
   const classes = manifest.target.classes;
   const { table, report } = await readValidatedCsv(

@@ -2,11 +2,12 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import type { TrainConfig } from "../config/train-config.js";
-import type { AcquireOptions } from "../data/acquire.js";
+import type { AcquireOptions, DatasetFile } from "../data/acquire.js";
 import { featureColumns, positiveClass } from "../data/manifest.js";
 import { mlflowColumnType, splitDatasetInput } from "../data/mlflow-dataset.js";
 import { qaSections } from "../data/qa.js";
-import { rowRecord } from "../data/table.js";
+import { snapshotDataset } from "../data/snapshot.js";
+import { rowRecord, type Table } from "../data/table.js";
 import { calibrationCurve, prCurve, rocCurve } from "../evaluation/binary.js";
 import { type Evaluation, evaluate, higherIsBetter } from "../evaluation/metrics.js";
 import { chooseThreshold } from "../evaluation/threshold.js";
@@ -17,8 +18,10 @@ import { type EpochRecord, trainNetwork, trainOptionsFor } from "../models/train
 import { writeModelPackage } from "../registry/model-package.js";
 import { logAndRegisterModel } from "../registry/register.js";
 import type { Logger } from "../shared/logger.js";
+import { projectRoot } from "../shared/project.js";
 import type { MetricPoint } from "../tracking/batch.js";
 import type { MlflowClient } from "../tracking/client.js";
+import type { StringMap } from "../tracking/types.js";
 import { type ActiveRun, withRun } from "../tracking/with-run.js";
 import {
   calibrationFigure,
@@ -29,7 +32,7 @@ import {
 } from "../viz/figure.js";
 import { type ReportSection, writeHtmlReport } from "../viz/html-report.js";
 import { type PreparedData, prepareData } from "./prepare-data.js";
-import { captureRecipe, flattenParams } from "./recipe.js";
+import { captureRecipe, flattenParams, type NotebookSource, type Recipe } from "./recipe.js";
 
 export interface CandidateSummary {
   id: string;
@@ -60,6 +63,16 @@ export interface TrainOptions extends AcquireOptions {
   entryPoint?: string;
   /** Keep the working files (QA report, plots, model package) here instead of a temp dir. */
   workDir?: string;
+  /** Train on this exact file instead of acquiring the dataset (replays on logged data). */
+  dataFile?: DatasetFile;
+  /** Keep a content-addressed copy of the data in the tracking server (default true): replays need it. */
+  snapshotData?: boolean;
+  /** The run was started from a notebook: its path and parameter values, and the file is logged. */
+  notebook?: NotebookSource;
+  /** This run replays another (recorded in the recipe and as tags). */
+  replayOf?: Recipe["replayOf"];
+  /** Extra tags of the parent run. */
+  tags?: StringMap;
 }
 
 export interface TrainResult {
@@ -75,8 +88,17 @@ export interface TrainResult {
     test: Record<string, number>;
     holdout: Record<string, number>;
   };
-  data: { rows: number; quarantined: number; badFraction: number; quarantineFile: string | undefined };
+  data: {
+    rows: number;
+    quarantined: number;
+    badFraction: number;
+    quarantineFile: string | undefined;
+    sha256: string;
+    snapshot: string | undefined;
+  };
   model: { name: string; version: string; alias: string; modelId: string; url: string };
+  /** The raw (unscored) test split and holdout: what the promotion gate scores champion and challenger on. */
+  evaluationSplits: { test: Table; holdout: Table };
 }
 
 function prefixed(prefix: string, metrics: Record<string, number>): MetricPoint[] {
@@ -149,6 +171,11 @@ export async function trainPipeline(
   });
   const metric = config.training.selectionMetric;
   const trials = expandCandidates(config.training.candidates, config.seed);
+  const snapshot = options.snapshotData === false ? undefined : await snapshotDataset(client, data.source);
+  const notebook =
+    options.notebook === undefined
+      ? undefined
+      : { ...options.notebook, artifact: `notebook/${path.basename(options.notebook.path)}` };
   const recipe = await captureRecipe({
     entryPoint: options.entryPoint ?? "npm run train",
     config,
@@ -158,9 +185,12 @@ export async function trainPipeline(
       uri: data.source.source,
       sha256: data.source.sha256,
       fingerprints: data.splits.fingerprints,
+      ...(snapshot === undefined ? {} : { snapshot: snapshot.uri, file: snapshot.file }),
     },
     backend: tf.backend,
     now: now(),
+    ...(notebook === undefined ? {} : { notebook }),
+    ...(options.replayOf === undefined ? {} : { replayOf: options.replayOf }),
   });
   try {
     return await withRun(
@@ -178,6 +208,15 @@ export async function trainPipeline(
           "workbench.git.dirty": String(recipe.git.dirty ?? "unknown"),
           "workbench.data.sha256": data.source.sha256,
           "workbench.node": process.version,
+          ...(snapshot === undefined ? {} : { "workbench.data.snapshot": snapshot.uri }),
+          ...(notebook === undefined ? {} : { "workbench.notebook": notebook.path }),
+          ...(options.replayOf === undefined
+            ? {}
+            : {
+                "workbench.replay_of": options.replayOf.runId,
+                "workbench.replay.data": options.replayOf.data,
+              }),
+          ...options.tags,
         },
       },
       async (parent) => {
@@ -211,6 +250,8 @@ export async function trainPipeline(
         await writeFile(path.join(work, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
         await parent.logArtifact(path.join(work, "recipe.json"));
         await parent.logArtifact(path.join(work, "config.json"));
+        if (notebook !== undefined)
+          await parent.logArtifact(path.resolve(projectRoot(), notebook.path), "notebook");
 
         const candidates: (CandidateSummary & { network: tfl.LayersModel; history: EpochRecord[] })[] = [];
         for (const [index, trial] of trials.entries()) {
@@ -396,7 +437,10 @@ export async function trainPipeline(
             quarantined: data.validation.rowsQuarantined,
             badFraction: data.validation.badFraction,
             quarantineFile: data.validation.quarantineFile,
+            sha256: data.source.sha256,
+            snapshot: snapshot?.uri,
           },
+          evaluationSplits: { test: data.splits.test, holdout: data.splits.holdout },
           model: {
             name: config.registry.modelName,
             version: registration.version.version,

@@ -23,7 +23,8 @@ export interface EnsureServerOptions {
 
 /**
  * Uses MLFLOW_TRACKING_URI when it is set; otherwise reuses the local server on port 5000 if one answers,
- * or starts one (on 5000 when free, else on a free port) that release() stops again.
+ * or starts one (on 5000 when free, else on a free port) that release() stops again. `port: 0` always
+ * starts a fresh server on a free port.
  */
 export async function ensureTrackingServer(options: EnsureServerOptions = {}): Promise<TrackingServerHandle> {
   const env = options.env ?? process.env;
@@ -34,12 +35,13 @@ export async function ensureTrackingServer(options: EnsureServerOptions = {}): P
   }
   const port = options.port ?? 5000;
   const local = `http://127.0.0.1:${port}`;
-  if (await isMlflowHealthy(local)) {
+  // Port 0 asks for a fresh server on a free port: never someone else's server that happens to answer.
+  if (port !== 0 && (await isMlflowHealthy(local))) {
     logger.info({ uri: local }, "using the local mlflow server already running");
     return { uri: local, origin: "running", release: async () => {} };
   }
   const server: LocalServer = await startLocalServer({
-    port: (await portInUse(port)) ? 0 : port,
+    port: port !== 0 && (await portInUse(port)) ? 0 : port,
     logger,
     ...(options.storeDir === undefined ? {} : { storeDir: options.storeDir }),
   });

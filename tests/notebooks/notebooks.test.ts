@@ -22,12 +22,12 @@ interface Report {
   failures: { cell: number | null; kind: string; text: string }[];
 }
 
-/** Runs tests/notebooks/execute_notebook.py on one notebook against the throwaway MLflow server. */
+/** Runs scripts/execute-notebook.py on one notebook against the throwaway MLflow server. */
 async function execute(notebook: string, params: string[] = []): Promise<Report> {
   await mkdir(outDir, { recursive: true });
   const out = path.join(outDir, path.basename(notebook));
   const args = [
-    path.join(root, "tests", "notebooks", "execute_notebook.py"),
+    path.join(root, "scripts", "execute-notebook.py"),
     root,
     notebook,
     out,

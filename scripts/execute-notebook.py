@@ -1,6 +1,6 @@
 """Executes one notebook headless with the project's tslab kernel and reports every problem as JSON.
 
-usage: execute_notebook.py ROOT NOTEBOOK OUT [--param NAME=TS_LITERAL ...] [--timeout SECONDS]
+usage: execute-notebook.py ROOT NOTEBOOK OUT [--param NAME=TS_LITERAL ...] [--timeout SECONDS]
 
 A cell fails when it raises, writes to stderr (tslab reports TypeScript diagnostics and uncaught errors
 there), ends with a non-ok status, or is tagged `expect-output` and produced nothing. Parameters are injected

@@ -1,0 +1,3 @@
+import { ctCommand } from "../src/cli/ct-command.js";
+
+await ctCommand(process.argv.slice(2));

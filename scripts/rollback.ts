@@ -1,0 +1,3 @@
+import { rollbackCommand } from "../src/cli/rollback-command.js";
+
+await rollbackCommand(process.argv.slice(2));
