@@ -24,6 +24,8 @@ export interface ReplayOptions extends AcquireOptions {
   workDir?: string;
   /** Tags added to the new run (CT marks its runs). */
   tags?: Record<string, string>;
+  /** The checkout whose code replays (default: this project); its git state is compared with the recipe's. */
+  codeDir?: string;
 }
 
 export interface MetricComparison {
@@ -49,8 +51,8 @@ export interface ReplayResult {
   train: TrainResult | undefined;
 }
 
-function checkCode(recipe: Recipe, strict: boolean): ReplayResult["code"] {
-  const current = readGitState(projectRoot());
+function checkCode(recipe: Recipe, strict: boolean, codeDir: string): ReplayResult["code"] {
+  const current = readGitState(codeDir);
   const code = { original: recipe.git.commit, current: current.commit, dirty: current.dirty };
   if (!strict) return code;
   if (recipe.git.commit === undefined || current.commit === undefined) {
@@ -171,7 +173,7 @@ export async function replayPipeline(context: TrainContext, options: ReplayOptio
   const { client } = context;
   const target = await resolveReplayTarget(client, options.from);
   const recipe = await readRecipe(client, target.runId);
-  const code = checkCode(recipe, options.strict ?? false);
+  const code = checkCode(recipe, options.strict ?? false, options.codeDir ?? projectRoot());
   const dataFile = options.data === "logged" ? await loggedData(client, recipe, options) : undefined;
   let runId: string;
   let mode: ReplayResult["mode"];

@@ -1,31 +1,9 @@
-import { execFile } from "node:child_process";
-import path from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, inject, it } from "vitest";
-import { projectRoot } from "../../../src/shared/project.js";
-import { datasetMirror } from "../../helpers/datasets.js";
+import { cli } from "../../helpers/cli.js";
 import { uniqueName } from "../../helpers/mlflow.js";
 import { tempDir } from "../../helpers/temp.js";
 
-const exec = promisify(execFile);
 const tmp = tempDir("train-cli-");
-const mirror = datasetMirror();
-
-function cli(script: string, args: string[], env: Record<string, string> = {}) {
-  const root = projectRoot();
-  return exec(process.execPath, ["--import", "tsx", path.join(root, "scripts", script), ...args], {
-    cwd: root,
-    env: { ...process.env, LOG_LEVEL: "warn", ...(mirror ? { WORKBENCH_DATA_MIRROR: mirror } : {}), ...env },
-    maxBuffer: 1 << 24,
-  }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({
-      code: error.code,
-      stdout: error.stdout,
-      stderr: error.stderr,
-    }),
-  );
-}
 
 describe("npm run train", () => {
   it("--dry-run prints the resolved plan without touching a server", async () => {
