@@ -28,10 +28,12 @@ export async function appendStepSummary(markdown: string, env: Env = process.env
 /** Image references for a champion: `<registry>/<repo>:<model>-v<version>` and `:latest`. */
 export function imageTags(modelName: string, version: string, env: Env = process.env): string[] {
   const repository = env.GITHUB_REPOSITORY;
+  // Docker references: components start and end with an alphanumeric; tags start with one.
+  const trim = (s: string) => s.replace(/-{2,}/g, "-").replace(/^[-._]+|[-._]+$/g, "");
   const image =
     repository === undefined || repository === ""
-      ? `${modelName.toLowerCase().replace(/[^a-z0-9._-]+/g, "-")}-serving`
+      ? `${trim(modelName.toLowerCase().replace(/[^a-z0-9._-]+/g, "-")) || "model"}-serving`
       : `ghcr.io/${repository.toLowerCase()}`;
-  const tag = `${modelName}-v${version}`.replace(/[^A-Za-z0-9_.-]+/g, "-").slice(0, 128);
+  const tag = `${trim(modelName.replace(/[^A-Za-z0-9_.-]+/g, "-")) || "model"}-v${version}`.slice(0, 128);
   return [`${image}:${tag}`, `${image}:latest`];
 }

@@ -40,7 +40,14 @@ export function notebookRun(
   if (token !== undefined && token !== "") options.tags = { "workbench.replay.token": token };
   const file = env[REPLAY_ENV.dataFile];
   const sha256 = env[REPLAY_ENV.dataSha256];
-  if (data === "logged" && file !== undefined && sha256 !== undefined) {
+  if (data === "logged") {
+    // A replay on logged data must never quietly train on today's data.
+    if (!file || !sha256 || !/^[0-9a-f]{64}$/.test(sha256)) {
+      throw new WorkbenchError(
+        "REPLAY_DATA_UNAVAILABLE",
+        `This notebook is being replayed on logged data but ${REPLAY_ENV.dataFile} / ${REPLAY_ENV.dataSha256} are not set (or invalid). Replay it with \`npm run replay\`, which sets them.`,
+      );
+    }
     const dataFile: DatasetFile = { path: file, sha256, origin: "cache", source: file };
     options.dataFile = dataFile;
   }

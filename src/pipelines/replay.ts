@@ -117,6 +117,7 @@ async function replayNotebook(
   recipe: Recipe,
   data: DataMode,
   dataFile: DatasetFile | undefined,
+  mirror: string | undefined,
 ): Promise<string> {
   const notebook = recipe.notebook!;
   const { client } = context;
@@ -136,6 +137,7 @@ async function replayNotebook(
       parameters: notebook.parameters,
       env: {
         MLFLOW_TRACKING_URI: client.trackingUri,
+        ...(mirror === undefined ? {} : { WORKBENCH_DATA_MIRROR: mirror }),
         [REPLAY_ENV.of]: target.runId,
         [REPLAY_ENV.data]: data,
         [REPLAY_ENV.token]: token,
@@ -180,7 +182,7 @@ export async function replayPipeline(context: TrainContext, options: ReplayOptio
   let train: TrainResult | undefined;
   if (recipe.notebook !== undefined) {
     mode = "notebook";
-    runId = await replayNotebook(context, target, recipe, options.data, dataFile);
+    runId = await replayNotebook(context, target, recipe, options.data, dataFile, options.mirror);
   } else {
     mode = "script";
     const result = await trainPipeline(context, recipe.config, {

@@ -30,6 +30,8 @@ export function verdictLine(decision: GateDecision): string {
   if (decision.forced)
     return `FORCED PROMOTION of ${versions}: the gate failed (${decision.failures.join("; ")})`;
   if (decision.promote) return `PROMOTE ${versions}: every check passed on ${decision.rows} rows`;
+  if (decision.champion === undefined)
+    return `NO PROMOTION: ${versions} failed ${decision.failures.length} check(s): ${decision.failures.join("; ")}`;
   return `KEEP the champion: ${versions} failed ${decision.failures.length} check(s): ${decision.failures.join("; ")}`;
 }
 
@@ -37,7 +39,7 @@ export function verdictLine(decision: GateDecision): string {
 export function gateMarkdown(decision: GateDecision): string {
   const level = Math.round(decision.bootstrap.confidence * 100);
   const lines = [
-    `| check | champion${decision.champion === undefined ? "" : ` v${decision.champion}`} | challenger v${decision.challenger} | delta | ${level}% CI | p-value | verdict |`,
+    `| check | champion${decision.champion === undefined ? "" : ` v${decision.champion}`} | challenger v${decision.challenger} | delta | CI | p-value | verdict |`,
     "|---|---:|---:|---:|---|---:|---|",
     ...decision.checks.map(
       (c) =>
@@ -50,7 +52,7 @@ export function gateMarkdown(decision: GateDecision): string {
     "",
     `**${verdictLine(decision)}**`,
     "",
-    `Scored on ${decision.rows} rows of the new run's evaluation splits; bootstrap: ${decision.bootstrap.resamples} paired resamples, seed ${decision.bootstrap.seed}.`,
+    `Scored on ${decision.rows} rows of the new run's evaluation splits. CI: ${level}% percentile interval of ${decision.bootstrap.resamples} paired bootstrap resamples (seed ${decision.bootstrap.seed}); the DeLong row shows its 95% normal interval.`,
   ].join("\n");
 }
 

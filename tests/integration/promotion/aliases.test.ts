@@ -23,7 +23,11 @@ async function modelWithVersions(count: number): Promise<string> {
   const run = await client.runs.create({ experimentId });
   await client.registry.getOrCreateModel(name);
   for (let i = 0; i < count; i++)
-    await client.registry.createVersion({ name, source: `runs:/${run.info.runId}/model`, runId: run.info.runId });
+    await client.registry.createVersion({
+      name,
+      source: `runs:/${run.info.runId}/model`,
+      runId: run.info.runId,
+    });
   return name;
 }
 
@@ -44,7 +48,9 @@ describe("promotion: champion and previous aliases against a real MLflow server"
   it("given no champion, when v1 is promoted and then v2, then v2 is champion and v1 previous, and rollback swaps them back", async () => {
     const name = await modelWithVersions(2);
     expect(await readChampion(client, name, aliases)).toBeUndefined();
-    expect(await promote(client, { modelName: name, version: "1", expectedChampion: undefined, aliases })).toEqual({
+    expect(
+      await promote(client, { modelName: name, version: "1", expectedChampion: undefined, aliases }),
+    ).toEqual({
       champion: "1",
       previous: undefined,
     });
@@ -65,7 +71,9 @@ describe("promotion: champion and previous aliases against a real MLflow server"
     const name = await modelWithVersions(3);
     await promote(client, { modelName: name, version: "1", expectedChampion: undefined, aliases });
     const results = await Promise.allSettled(
-      ["2", "3"].map((version) => promote(client, { modelName: name, version, expectedChampion: "1", aliases })),
+      ["2", "3"].map((version) =>
+        promote(client, { modelName: name, version, expectedChampion: "1", aliases }),
+      ),
     );
     const won = results.filter((r) => r.status === "fulfilled");
     const lost = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
@@ -82,7 +90,9 @@ describe("promotion: champion and previous aliases against a real MLflow server"
     const name = await modelWithVersions(3);
     await promote(client, { modelName: name, version: "1", expectedChampion: undefined, aliases });
     await promote(client, { modelName: name, version: "2", expectedChampion: "1", aliases });
-    const error = await caught(promote(client, { modelName: name, version: "3", expectedChampion: "1", aliases }));
+    const error = await caught(
+      promote(client, { modelName: name, version: "3", expectedChampion: "1", aliases }),
+    );
     expect(error.code).toBe("PROMOTION_CONFLICT");
     expect(error.message).toContain("moved from version 1 to version 2 since the gate read it");
     expect(await aliasesOf(name)).toEqual({ champion: "2", previous: "1" });
@@ -92,7 +102,9 @@ describe("promotion: champion and previous aliases against a real MLflow server"
     const name = await modelWithVersions(1);
     let inside: Promise<WorkbenchError> | undefined;
     await withPromotionLock(client, name, async () => {
-      inside = caught(promote(client, { modelName: name, version: "1", expectedChampion: undefined, aliases }));
+      inside = caught(
+        promote(client, { modelName: name, version: "1", expectedChampion: undefined, aliases }),
+      );
       await inside;
     });
     const error = await inside!;
@@ -128,7 +140,9 @@ describe("promotion: champion and previous aliases against a real MLflow server"
         });
       },
     }) as MlflowClient;
-    const error = await caught(promote(flaky, { modelName: name, version: "2", expectedChampion: "1", aliases }));
+    const error = await caught(
+      promote(flaky, { modelName: name, version: "2", expectedChampion: "1", aliases }),
+    );
     expect(error.code).toBe("PROMOTION_FAILED");
     expect(error.message).toContain("both were put back where they were");
     expect(await aliasesOf(name), "previous was restored (it did not exist)").toEqual({ champion: "1" });
