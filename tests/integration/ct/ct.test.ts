@@ -124,6 +124,21 @@ describe.sequential("continuous training end to end against a real MLflow server
     expect(holder!.current.origin.version, "the serving hot swap picked up the promotion").toBe("3");
   });
 
+  it("3b. npm run model:export copies the champion's package out (what the image bakes in)", async () => {
+    const out = path.join(scratch, "docker-model");
+    const { code, stdout, stderr } = await cli(
+      "export-model.ts",
+      ["--model", `models:/${model}@champion`, "--out", out],
+      { MLFLOW_TRACKING_URI: inject("mlflowUri") },
+    );
+    expect(code, stderr).toBe(0);
+    expect(stdout).toContain(`exported ${model} version 3 to ${out}`);
+    const meta = JSON.parse(await readFile(path.join(out, "model-meta.json"), "utf8")) as { name: string };
+    expect(meta.name).toBe(model);
+    const again = await cli("export-model.ts", ["--model", out, "--out", path.join(scratch, "copy")]);
+    expect(again.code, `a local package exports too: ${again.stderr}`).toBe(0);
+  });
+
   it("4. npm run rollback restores the previous champion", async () => {
     const { code, stdout, stderr } = await cli("rollback.ts", ["--model", model], {
       MLFLOW_TRACKING_URI: inject("mlflowUri"),
