@@ -6,11 +6,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { loadTrainConfig } from "../../../src/config/train-config.js";
 import { replayPipeline } from "../../../src/pipelines/replay.js";
 import { promote } from "../../../src/promotion/aliases.js";
-import { WorkbenchError } from "../../../src/shared/errors.js";
 import { sha256 } from "../../../src/shared/hash.js";
 import { silentLogger } from "../../../src/shared/logger.js";
 import { projectRoot } from "../../../src/shared/project.js";
 import { cli } from "../../helpers/cli.js";
+import { rejectionOf } from "../../helpers/expect-error.js";
 import { testClient, uniqueName } from "../../helpers/mlflow.js";
 
 const client = testClient();
@@ -64,15 +64,6 @@ async function validRecipe(overrides: { git?: object; data?: object } = {}) {
     createdAt: new Date().toISOString(),
     ...(overrides.git === undefined ? {} : { git: overrides.git }),
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<WorkbenchError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(WorkbenchError);
-  return error as WorkbenchError;
 }
 
 describe("replay and CT refuse bad input with a clear message and a distinct exit code", () => {
@@ -129,13 +120,13 @@ describe("replay and CT refuse bad input with a clear message and a distinct exi
     const context = { client, logger: silentLogger() };
     const same = await runWithRecipe(await validRecipe({ git: { commit, dirty: false } }));
     await writeFile(path.join(repo, "a.txt"), "2\n");
-    const dirty = await rejection(
+    const dirty = await rejectionOf(
       replayPipeline(context, { from: same, data: "current", strict: true, codeDir: repo }),
     );
     expect(dirty.code).toBe("REPLAY_TREE_DIRTY");
     expect(dirty.message).toContain("Commit or stash them first");
     const other = await runWithRecipe(await validRecipe({ git: { commit: "f".repeat(40), dirty: false } }));
-    const mismatch = await rejection(
+    const mismatch = await rejectionOf(
       replayPipeline(context, { from: other, data: "current", strict: true, codeDir: repo }),
     );
     expect(mismatch.code).toBe("REPLAY_CODE_MISMATCH");

@@ -8,8 +8,9 @@ import {
   rollback,
   withPromotionLock,
 } from "../../../src/promotion/aliases.js";
-import { TrackingError, WorkbenchError } from "../../../src/shared/errors.js";
+import { TrackingError, type WorkbenchError } from "../../../src/shared/errors.js";
 import type { MlflowClient } from "../../../src/tracking/client.js";
+import { rejectionOf } from "../../helpers/expect-error.js";
 import { testClient, uniqueName } from "../../helpers/mlflow.js";
 
 const client = testClient();
@@ -33,15 +34,6 @@ async function modelWithVersions(count: number): Promise<string> {
 
 async function aliasesOf(name: string) {
   return (await client.registry.getModel(name)).aliases;
-}
-
-async function caught(promise: Promise<unknown>): Promise<WorkbenchError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, "expected a rejection").toBeInstanceOf(WorkbenchError);
-  return error as WorkbenchError;
 }
 
 describe("promotion: champion and previous aliases against a real MLflow server", () => {
@@ -90,7 +82,7 @@ describe("promotion: champion and previous aliases against a real MLflow server"
     const name = await modelWithVersions(3);
     await promote(client, { modelName: name, version: "1", expectedChampion: undefined, aliases });
     await promote(client, { modelName: name, version: "2", expectedChampion: "1", aliases });
-    const error = await caught(
+    const error = await rejectionOf(
       promote(client, { modelName: name, version: "3", expectedChampion: "1", aliases }),
     );
     expect(error.code).toBe("PROMOTION_CONFLICT");
@@ -102,7 +94,7 @@ describe("promotion: champion and previous aliases against a real MLflow server"
     const name = await modelWithVersions(1);
     let inside: Promise<WorkbenchError> | undefined;
     await withPromotionLock(client, name, async () => {
-      inside = caught(
+      inside = rejectionOf(
         promote(client, { modelName: name, version: "1", expectedChampion: undefined, aliases }),
       );
       await inside;
@@ -140,7 +132,7 @@ describe("promotion: champion and previous aliases against a real MLflow server"
         });
       },
     }) as MlflowClient;
-    const error = await caught(
+    const error = await rejectionOf(
       promote(flaky, { modelName: name, version: "2", expectedChampion: "1", aliases }),
     );
     expect(error.code).toBe("PROMOTION_FAILED");
@@ -153,7 +145,7 @@ describe("promotion: champion and previous aliases against a real MLflow server"
     await promote(client, { modelName: name, version: "1", expectedChampion: undefined, aliases });
     await promote(client, { modelName: name, version: "2", expectedChampion: "1", aliases });
     await client.registry.deleteVersion(name, "2");
-    const error = await caught(readChampion(client, name, aliases));
+    const error = await rejectionOf(readChampion(client, name, aliases));
     expect(error.code).toBe("CHAMPION_MISSING");
     expect(error.message).toMatch(/version 2/);
     expect(error.message).toContain(`npm run rollback -- --model ${name}`);
@@ -162,7 +154,7 @@ describe("promotion: champion and previous aliases against a real MLflow server"
   it("given no previous version, then rollback refuses with ROLLBACK_NOTHING", async () => {
     const name = await modelWithVersions(1);
     await promote(client, { modelName: name, version: "1", expectedChampion: undefined, aliases });
-    const error = await caught(rollback(client, { modelName: name, aliases }));
+    const error = await rejectionOf(rollback(client, { modelName: name, aliases }));
     expect(error.code).toBe("ROLLBACK_NOTHING");
     expect(error.message).toContain("@previous does not exist");
     expect(await aliasesOf(name)).toEqual({ champion: "1" });

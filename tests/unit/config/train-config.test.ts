@@ -9,6 +9,7 @@ import {
 import { expandCandidates } from "../../../src/models/candidates.js";
 import { ConfigError } from "../../../src/shared/errors.js";
 import { projectRoot } from "../../../src/shared/project.js";
+import { thrownBy } from "../../helpers/expect-error.js";
 import { tempDir } from "../../helpers/temp.js";
 
 const tmp = tempDir("config-");
@@ -20,15 +21,7 @@ const minimal = {
   registry: { modelName: "m" },
 };
 
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error("expected a ConfigError");
-}
+const configError = (fn: () => unknown) => thrownBy(fn, ConfigError);
 
 describe("training config", () => {
   it("the committed configs load and expand", async () => {

@@ -4,21 +4,12 @@ import { promotionSchema } from "../../../src/config/promotion-config.js";
 import { loadTrainConfig, type TrainConfig } from "../../../src/config/train-config.js";
 import { notebookRun, REPLAY_ENV } from "../../../src/pipelines/notebook-run.js";
 import { parseRecipe, RECIPE_VERSION } from "../../../src/pipelines/recipe.js";
-import { ConfigError, WorkbenchError } from "../../../src/shared/errors.js";
+import { ConfigError } from "../../../src/shared/errors.js";
 import { projectRoot } from "../../../src/shared/project.js";
+import { thrownBy } from "../../helpers/expect-error.js";
 
 const SHA = "a".repeat(64);
 const WHERE = "recipe.json of run r1";
-
-const thrown = (fn: () => unknown): WorkbenchError => {
-  try {
-    fn();
-  } catch (error) {
-    expect(error, "a WorkbenchError").toBeInstanceOf(WorkbenchError);
-    return error as WorkbenchError;
-  }
-  throw new Error("expected a WorkbenchError, nothing was thrown");
-};
 
 let config: TrainConfig;
 /** The config as a version-1 recipe logged it: JSON, and no `promotion` section (it did not exist yet). */
@@ -112,7 +103,7 @@ describe("parseRecipe", () => {
   });
 
   it("given recipeVersion 99, then RECIPE_VERSION_UNSUPPORTED says which formats are read and to update", () => {
-    const error = thrown(() => parseRecipe({ ...v1Recipe(), recipeVersion: 99 }, WHERE));
+    const error = thrownBy(() => parseRecipe({ ...v1Recipe(), recipeVersion: 99 }, WHERE));
     expect(error.code, "code").toBe("RECIPE_VERSION_UNSUPPORTED");
     expect(error.message, "message").toBe(
       `${WHERE} is recipe format 99; this workbench reads formats 1 to ${RECIPE_VERSION}. Update the workbench (git pull && npm run setup) to replay it.`,
@@ -123,7 +114,7 @@ describe("parseRecipe", () => {
   it("given a recipe without data.sha256, then RECIPE_INVALID names the path", () => {
     const raw = v1Recipe();
     const { sha256: _s, ...data } = raw.data as Record<string, unknown>;
-    const error = thrown(() => parseRecipe({ ...raw, data }, WHERE));
+    const error = thrownBy(() => parseRecipe({ ...raw, data }, WHERE));
     expect(error.code, "code").toBe("RECIPE_INVALID");
     expect(error.message, "message").toBe(`${WHERE} is not a valid recipe: data.sha256: Required`);
     expect(error.details, "details").toEqual({ where: WHERE });
@@ -131,7 +122,7 @@ describe("parseRecipe", () => {
 
   it("given a malformed data.sha256 and a non-integer seed, then RECIPE_INVALID lists both paths", () => {
     const raw = v1Recipe();
-    const error = thrown(() =>
+    const error = thrownBy(() =>
       parseRecipe({ ...raw, seed: 1.5, data: { ...(raw.data as object), sha256: "ABC" } }, WHERE),
     );
     expect(error.code, "code").toBe("RECIPE_INVALID");
@@ -143,7 +134,7 @@ describe("parseRecipe", () => {
   });
 
   it("given something that is not an object, then RECIPE_INVALID names the root", () => {
-    const error = thrown(() => parseRecipe(null, WHERE));
+    const error = thrownBy(() => parseRecipe(null, WHERE));
     expect(error.code, "code").toBe("RECIPE_INVALID");
     expect(error.message, "message").toBe(
       `${WHERE} is not a valid recipe: (root): Expected object, received null`,
@@ -153,7 +144,7 @@ describe("parseRecipe", () => {
   it("given an invalid config inside the recipe, then CONFIG_INVALID names the config path", () => {
     const raw = v1Recipe();
     const training = { ...(v1Config.training as Record<string, unknown>), candidates: [] };
-    const error = thrown(() => parseRecipe({ ...raw, config: { ...v1Config, training } }, WHERE));
+    const error = thrownBy(() => parseRecipe({ ...raw, config: { ...v1Config, training } }, WHERE));
     expect(error, "a ConfigError").toBeInstanceOf(ConfigError);
     expect(error.code, "code").toBe("CONFIG_INVALID");
     expect(error.message, "message").toBe(

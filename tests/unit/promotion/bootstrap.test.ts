@@ -3,8 +3,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { pairedBootstrap, percentile } from "../../../src/promotion/bootstrap.js";
 import { weightedMetric } from "../../../src/promotion/weighted-metrics.js";
-import { WorkbenchError } from "../../../src/shared/errors.js";
 import { createRng } from "../../../src/shared/random.js";
+import { thrownBy } from "../../helpers/expect-error.js";
 
 interface BootstrapCase {
   name: string;
@@ -32,16 +32,6 @@ function difference(c: BootstrapCase): (weights: Float64Array) => number {
     weightedMetric(c.statistic, labels, challenger, 2, w, c.threshold) -
     weightedMetric(c.statistic, labels, champion, 2, w, c.threshold);
 }
-
-const thrown = (fn: () => unknown): WorkbenchError => {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(WorkbenchError);
-    return error as WorkbenchError;
-  }
-  throw new Error("expected a WorkbenchError, nothing was thrown");
-};
 
 describe("pairedBootstrap agrees with the Python reference", () => {
   it("given the Python port of createRng, then both generators give the same first draws", () => {
@@ -127,7 +117,7 @@ describe("pairedBootstrap rejects bad options with STATS_INVALID_INPUT", () => {
   ];
   for (const [name, run, message] of cases) {
     it(`given ${name}, then it throws and says what to fix`, () => {
-      const error = thrown(run);
+      const error = thrownBy(run);
       expect(error.code).toBe("STATS_INVALID_INPUT");
       expect(error.message).toContain("Paired bootstrap:");
       expect(error.message).toContain(message);

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { delongTest, normalSurvival } from "../../../src/promotion/delong.js";
-import { WorkbenchError } from "../../../src/shared/errors.js";
+import { thrownBy } from "../../helpers/expect-error.js";
 
 interface DelongCase {
   name: string;
@@ -28,16 +28,6 @@ const fixture = JSON.parse(
 const relativeError = (a: number, b: number) => Math.abs(a - b) / Math.max(1, Math.abs(b));
 /** |a − b| / |b|, for p-values that span hundreds of orders of magnitude. */
 const tailError = (a: number, b: number) => (b === 0 ? Math.abs(a) : Math.abs(a - b) / b);
-
-const thrown = (fn: () => unknown): WorkbenchError => {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(WorkbenchError);
-    return error as WorkbenchError;
-  }
-  throw new Error("expected a WorkbenchError, nothing was thrown");
-};
 
 describe("delongTest agrees with the Python reference (fast midrank and O(n²) implementations)", () => {
   for (const c of fixture.cases) {
@@ -108,32 +98,32 @@ describe("delongTest edge cases", () => {
 
 describe("delongTest rejects bad input with STATS_INVALID_INPUT", () => {
   it("given lengths that differ, then it names the three lengths", () => {
-    const error = thrown(() => delongTest([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4], [0.1, 0.2, 0.3]));
+    const error = thrownBy(() => delongTest([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4], [0.1, 0.2, 0.3]));
     expect(error.code).toBe("STATS_INVALID_INPUT");
     expect(error.message).toContain("labels (4), champion scores (4) and challenger scores (3)");
   });
 
   it("given a label that is not 0 or 1, then it names the value and row", () => {
-    const error = thrown(() => delongTest([0, 1, 2, 1], [0.1, 0.2, 0.3, 0.4], [0.1, 0.2, 0.3, 0.4]));
+    const error = thrownBy(() => delongTest([0, 1, 2, 1], [0.1, 0.2, 0.3, 0.4], [0.1, 0.2, 0.3, 0.4]));
     expect(error.code).toBe("STATS_INVALID_INPUT");
     expect(error.message).toContain("labels must be 0 or 1, got 2 at row 2");
   });
 
   it("given only one class, then it asks for rows of both classes", () => {
-    const error = thrown(() => delongTest([1, 1, 1], [0.1, 0.2, 0.3], [0.3, 0.2, 0.1]));
+    const error = thrownBy(() => delongTest([1, 1, 1], [0.1, 0.2, 0.3], [0.3, 0.2, 0.1]));
     expect(error.code).toBe("STATS_INVALID_INPUT");
     expect(error.message).toContain("needs at least 2 rows of each class");
     expect(error.message).toContain("got 3 positive and 0 negative");
   });
 
   it("given a single row of one class, then the variance cannot be estimated", () => {
-    const error = thrown(() => delongTest([1, 0, 0, 0], [0.9, 0.2, 0.3, 0.1], [0.8, 0.2, 0.3, 0.1]));
+    const error = thrownBy(() => delongTest([1, 0, 0, 0], [0.9, 0.2, 0.3, 0.1], [0.8, 0.2, 0.3, 0.1]));
     expect(error.code).toBe("STATS_INVALID_INPUT");
     expect(error.message).toContain("got 1 positive and 3 negative");
   });
 
   it("given a NaN score, then it names the row", () => {
-    const error = thrown(() => delongTest([1, 0, 1, 0], [0.9, 0.2, 0.3, 0.1], [0.8, Number.NaN, 0.3, 0.1]));
+    const error = thrownBy(() => delongTest([1, 0, 1, 0], [0.9, 0.2, 0.3, 0.1], [0.8, Number.NaN, 0.3, 0.1]));
     expect(error.code).toBe("STATS_INVALID_INPUT");
     expect(error.message).toContain("scores must be finite numbers, got 0.2 / NaN at row 1");
   });

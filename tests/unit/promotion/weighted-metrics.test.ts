@@ -3,8 +3,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { evaluate } from "../../../src/evaluation/metrics.js";
 import { GATE_METRICS, type GateMetric, weightedMetric } from "../../../src/promotion/weighted-metrics.js";
-import { WorkbenchError } from "../../../src/shared/errors.js";
 import { createRng } from "../../../src/shared/random.js";
+import { thrownBy } from "../../helpers/expect-error.js";
 
 interface BinaryFixture {
   labels: number[];
@@ -65,16 +65,6 @@ function expand(labels: Int32Array, probabilities: Float64Array, k: number, weig
   });
   return { y, p: Float64Array.from(p) };
 }
-
-const thrown = (fn: () => unknown): WorkbenchError => {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(WorkbenchError);
-    return error as WorkbenchError;
-  }
-  throw new Error("expected a WorkbenchError, nothing was thrown");
-};
 
 describe("weightedMetric agrees with scikit-learn's sample_weight", () => {
   for (const name of ["binaryIntegerWeights", "binaryRealWeights"] as const) {
@@ -202,7 +192,7 @@ describe("weightedMetric rejects bad input with STATS_INVALID_INPUT", () => {
   ];
   for (const [name, run, message] of cases) {
     it(`given ${name}, then it throws and says what to fix`, () => {
-      const error = thrown(run);
+      const error = thrownBy(run);
       expect(error.code).toBe("STATS_INVALID_INPUT");
       expect(error.message).toContain(message);
     });

@@ -7,21 +7,14 @@ import type { SignatureColumn } from "../../../src/registry/model-package.js";
 import { rowsToTable } from "../../../src/serving/input.js";
 import { PayloadError, parseScoringPayload } from "../../../src/serving/payload.js";
 import { PredictionLog } from "../../../src/serving/prediction-log.js";
+import { thrownBy } from "../../helpers/expect-error.js";
 
 const rows = [
   { a: 1, b: "x" },
   { a: 2, b: "y" },
 ];
 
-function payloadError(fn: () => unknown): PayloadError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PayloadError);
-    return error as PayloadError;
-  }
-  throw new Error("expected a PayloadError");
-}
+const payloadError = (fn: () => unknown) => thrownBy(fn, PayloadError);
 
 describe("MLflow scoring protocol payloads", () => {
   it.each([

@@ -1,16 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../../src/shared/errors.js";
 import { DEFAULT_RETRY, parseTrackingUri, resolveConnection } from "../../../src/tracking/connection.js";
+import { thrownBy } from "../../helpers/expect-error.js";
 
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error, "expected a ConfigError").toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error("expected the call to throw");
-}
+const configError = (fn: () => unknown) => thrownBy(fn, ConfigError);
 
 describe("parseTrackingUri", () => {
   it("given an http URL with a trailing slash, when parsed, then it is normalised", () => {

@@ -1,16 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { TrackingError } from "../../../src/shared/errors.js";
 import { checkMetric, checkParam, checkTag, LIMITS } from "../../../src/tracking/validation.js";
+import { thrownBy } from "../../helpers/expect-error.js";
 
-function rejected(fn: () => void): TrackingError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(TrackingError);
-    return error as TrackingError;
-  }
-  throw new Error("expected a TrackingError");
-}
+const rejected = (fn: () => void) => thrownBy(fn, TrackingError);
 
 describe("client-side checks mirror the server's limits", () => {
   it("given a NaN metric under the default policy, then INVALID_PARAMETER_VALUE names key and step", () => {
