@@ -85,7 +85,8 @@ function setupNode() {
   // `npm install` honours the lockfile; `npm ci` of npm 11.19 rejects locks it wrote itself when a package
   // has platform-specific optional dependencies (biome, rollup), so it is not used here.
   run(npm, ["install", "--no-audit", "--no-fund"]);
-  writeFileSync(stampFile, want);
+  // Hash again: npm install may rewrite package-lock.json, and a stamp of the old one would reinstall next time.
+  writeFileSync(stampFile, hashFiles([path.join(root, "package.json"), lock], process.version));
 }
 
 function findPython() {

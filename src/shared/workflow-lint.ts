@@ -15,6 +15,17 @@ export interface WorkflowFinding {
 /** Shell commands a workflow step may run: npm tasks only, so that what CI does is what `npm` does locally. */
 const ALLOWED_RUN = /^(npm (test|ci|install|run [a-z0-9:_-]+)( --[^\n]*)?|npm run [a-z0-9:_-]+ -- [^\n]*)$/;
 
+/** An expression spliced into a script is shell code once evaluated (script injection): use env instead. */
+const EXPRESSION = "${{";
+
+function runLineProblem(line: string): string | undefined {
+  if (!ALLOWED_RUN.test(line)) return "workflows may only call npm tasks";
+  if (line.includes(EXPRESSION)) {
+    return `pass values through env: and quote the variable ("$NAME") instead of ${EXPRESSION} }} in the script`;
+  }
+  return undefined;
+}
+
 function thinCallerFindings(file: string, text: string): WorkflowFinding[] {
   const doc = parse(text) as { jobs?: Record<string, { steps?: { run?: string }[] }> } | null;
   const findings: WorkflowFinding[] = [];
@@ -25,12 +36,13 @@ function thinCallerFindings(file: string, text: string): WorkflowFinding[] {
         .split("\n")
         .map((l) => l.trim())
         .filter((l) => l !== "" && !l.startsWith("#"))) {
-        if (!ALLOWED_RUN.test(line)) {
+        const problem = runLineProblem(line);
+        if (problem !== undefined) {
           findings.push({
             file,
             line: 0,
             column: 0,
-            message: `job '${job}' step ${index + 1} runs '${line}'; workflows may only call npm tasks`,
+            message: `job '${job}' step ${index + 1} runs '${line}'; ${problem}`,
             kind: "thin-caller",
           });
         }

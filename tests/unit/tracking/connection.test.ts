@@ -86,6 +86,20 @@ describe("resolveConnection", () => {
     ).toEqual({ kind: "basic", username: "ann", password: "pw" });
   });
 
+  it("given a token and empty username/password (unset secrets in GitHub Actions), then bearer auth is chosen", () => {
+    const env = {
+      MLFLOW_TRACKING_URI: "http://h:1",
+      MLFLOW_TRACKING_TOKEN: "t0k",
+      MLFLOW_TRACKING_USERNAME: "",
+      MLFLOW_TRACKING_PASSWORD: "",
+    };
+    expect(resolveConnection({ env }).auth, "empty variables count as unset").toEqual({
+      kind: "bearer",
+      token: "t0k",
+    });
+    expect(resolveConnection({ env: { ...env, MLFLOW_TRACKING_TOKEN: "" } }).auth).toEqual({ kind: "none" });
+  });
+
   it("given a username without a password, then the error says to set both", () => {
     const error = configError(() =>
       resolveConnection({ env: { MLFLOW_TRACKING_URI: "http://h:1", MLFLOW_TRACKING_USERNAME: "ann" } }),
