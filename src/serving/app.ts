@@ -61,7 +61,8 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
       return typeof given === "string" && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
-    forceCloseConnections: false,
+    // Close idle keep-alive sockets at once on close(); requests in flight still finish (graceful drain).
+    forceCloseConnections: "idle",
   });
   // MLflow's scoring server takes JSON and CSV only; anything else (text/plain included) gets 415.
   app.removeContentTypeParser("text/plain");
@@ -85,6 +86,15 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
     metrics.swaps.inc();
   };
 
+  // While closing, answers in flight end their keep-alive connection, so close() waits for them and not
+  // for the clients' idle sockets to time out (72 s).
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onSend", async (_req, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
   app.addHook("onRequest", async (req, reply) => {
     reply.header("x-request-id", req.id);
   });

@@ -114,12 +114,18 @@ describe("training pipeline end to end against a real MLflow server", () => {
     await client.artifacts.downloadFile(run.info.artifactUri, "recipe.json", recipeFile);
     const recipe = JSON.parse(await import("node:fs/promises").then((fs) => fs.readFile(recipeFile, "utf8")));
     expect(recipe).toMatchObject({
-      recipeVersion: 1,
+      recipeVersion: 2,
       seed: 42,
       backend: result.backend,
-      data: { dataset: "credit-default" },
+      data: {
+        dataset: "credit-default",
+        sha256: result.data.sha256,
+        // The content-addressed copy a replay on logged data trains on.
+        snapshot: `mlflow-artifacts:/workbench-data/sha256/${result.data.sha256}/UCI_Credit_Card.csv`,
+      },
       node: process.version,
     });
+    expect(run.data.tags["workbench.data.snapshot"]).toBe(recipe.data.snapshot);
     expect(recipe.lockfileSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(recipe.git.commit).toMatch(/^[0-9a-f]{40}$/);
     await rm(path.dirname(recipeFile), { recursive: true, force: true });

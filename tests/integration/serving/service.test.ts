@@ -395,10 +395,12 @@ describe("graceful shutdown", () => {
     const inflight = fetch(`${address}/test-slow`).then(async (r) => ({
       status: r.status,
       body: await r.json(),
+      // Without it the client keeps the socket and close() waits for its keep-alive timeout (72 s).
+      connection: r.headers.get("connection"),
     }));
     await new Promise((resolve) => setTimeout(resolve, 100));
     const closed = app.close();
-    expect(await inflight).toEqual({ status: 200, body: { done: true } });
+    expect(await inflight).toEqual({ status: 200, body: { done: true }, connection: "close" });
     await closed;
     await expect(fetch(`${address}/health`)).rejects.toThrow();
   });
