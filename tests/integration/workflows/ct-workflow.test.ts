@@ -24,8 +24,7 @@ import {
 const WORKFLOW = ".github/workflows/ct.yml";
 const CONFIG = "configs/credit-default.yaml";
 /** The gate table's header row (the first column names the check, the challenger's carries its version). */
-const GATE_HEADER =
-  /^\| (metric|check) \| champion[^|]*\| challenger[^|]*\| delta \| (95% )?CI \| p-value \| verdict \|$/m;
+const GATE_HEADER = /^\| check \| champion[^|]*\| challenger[^|]*\| delta \| CI \| p-value \| verdict \|$/m;
 const mirror = datasetMirror();
 /** The runner machine's environment: a fresh local MLflow server per run (never a developer's on 5000). */
 const machineEnv = {
