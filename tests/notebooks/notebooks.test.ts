@@ -126,7 +126,8 @@ describe("notebooks execute end to end with the tslab kernel against a real MLfl
     expect(bars, "bar marks drawn: the charts show data").toBeGreaterThan(10);
     await exec(chromium(), [...flags, `--screenshot=${screenshot}`, `file://${html}`], { timeout: 120_000 });
     expect(existsSync(screenshot)).toBe(true);
-  });
+    // Kernel start, 16 displays, an HTML export and two Chromium renders: minutes on a busy 2-core machine.
+  }, 300_000);
 
   it("02-credit-default-training: trains through the pipeline, compares from MLflow, registers a version", async () => {
     const experiment = uniqueName("nb-training");
