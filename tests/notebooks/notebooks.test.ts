@@ -55,19 +55,18 @@ function describeFailures(report: Report): string {
   return report.failures.map((f) => `${report.notebook} cell ${f.cell}: [${f.kind}] ${f.text}`).join("\n");
 }
 
-function chromium(): string {
+const CHROMIUM_MISSING =
+  "Chromium is needed for the chart rendering check: apt-get install chromium (or set CHROMIUM_PATH).";
+
+/** The browser for the chart check, or undefined when none is installed. */
+function chromium(): string | undefined {
   const candidates = [
     process.env.CHROMIUM_PATH,
     "/usr/bin/chromium",
     "/usr/bin/chromium-browser",
     "/usr/bin/google-chrome",
   ].filter((c): c is string => !!c);
-  const found = candidates.find((c) => existsSync(c));
-  if (!found)
-    throw new Error(
-      "Chromium is needed for the chart rendering test: apt-get install chromium (or set CHROMIUM_PATH).",
-    );
-  return found;
+  return candidates.find((c) => existsSync(c));
 }
 
 describe("committed notebooks", () => {
@@ -88,9 +87,17 @@ describe("committed notebooks", () => {
 });
 
 describe("notebooks execute end to end with the tslab kernel against a real MLflow server", () => {
-  it("01-credit-default-eda: every cell runs and displays, and its charts render in Chromium", async () => {
+  it("01-credit-default-eda: every cell runs and displays, and its charts render in Chromium", async (context) => {
     const report = await execute("notebooks/01-credit-default-eda.ipynb", ["sliceRows=5000"]);
     expect(report.ok, describeFailures(report)).toBe(true);
+    const browser = chromium();
+    if (browser === undefined) {
+      // Under CI the check is mandatory (.ci/run installs Chromium); on a developer's machine without it the
+      // notebook still ran and was checked above, and the render check says why it was skipped.
+      if (process.env.CI) throw new Error(`${CHROMIUM_MISSING} It is mandatory under CI.`);
+      context.skip(`chart rendering not checked: ${CHROMIUM_MISSING}`);
+      return;
+    }
     expect(report.displays, "tables and charts").toBeGreaterThanOrEqual(12);
 
     // Export the executed copy to HTML (what a reader without a kernel sees) and render it headless.
@@ -114,7 +121,7 @@ describe("notebooks execute end to end with the tslab kernel against a real MLfl
       "--window-size=1200,2400",
       "--virtual-time-budget=20000",
     ];
-    const { stdout: dom } = await exec(chromium(), [...flags, "--dump-dom", `file://${html}`], {
+    const { stdout: dom } = await exec(browser, [...flags, "--dump-dom", `file://${html}`], {
       maxBuffer: 1 << 27,
       timeout: 120_000,
     });
@@ -124,7 +131,7 @@ describe("notebooks execute end to end with the tslab kernel against a real MLfl
     expect(plots, "plot containers in the page").toBeGreaterThanOrEqual(10);
     expect(svgs, "plotly rendered its SVG layers for every plot").toBeGreaterThanOrEqual(plots * 2);
     expect(bars, "bar marks drawn: the charts show data").toBeGreaterThan(10);
-    await exec(chromium(), [...flags, `--screenshot=${screenshot}`, `file://${html}`], { timeout: 120_000 });
+    await exec(browser, [...flags, `--screenshot=${screenshot}`, `file://${html}`], { timeout: 120_000 });
     expect(existsSync(screenshot)).toBe(true);
     // Kernel start, 16 displays, an HTML export and two Chromium renders: minutes on a busy 2-core machine.
   }, 300_000);

@@ -15,6 +15,7 @@ import { silentLogger } from "../../../src/shared/logger.js";
 import { projectRoot, venvExecutable } from "../../../src/shared/project.js";
 import { collect } from "../../../src/tracking/paginate.js";
 import { datasetMirror } from "../../helpers/datasets.js";
+import { expectGitCommit } from "../../helpers/git.js";
 import { testClient, uniqueName } from "../../helpers/mlflow.js";
 
 const exec = promisify(execFile);
@@ -127,7 +128,7 @@ describe("training pipeline end to end against a real MLflow server", () => {
     });
     expect(run.data.tags["workbench.data.snapshot"]).toBe(recipe.data.snapshot);
     expect(recipe.lockfileSha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(recipe.git.commit).toMatch(/^[0-9a-f]{40}$/);
+    expectGitCommit(recipe.git.commit, "recipe.git.commit");
     await rm(path.dirname(recipeFile), { recursive: true, force: true });
 
     expect(run.outputs.modelOutputs.map((m) => m.modelId)).toEqual([result.model.modelId]);

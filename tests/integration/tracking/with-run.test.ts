@@ -4,6 +4,7 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import { projectRoot } from "../../../src/shared/project.js";
 import { collect } from "../../../src/tracking/paginate.js";
 import { withRun } from "../../../src/tracking/with-run.js";
+import { expectGitCommit } from "../../helpers/git.js";
 import { testClient, uniqueName } from "../../helpers/mlflow.js";
 
 const client = testClient();
@@ -38,7 +39,7 @@ describe("withRun", () => {
     });
     expect(run.data.tags["mlflow.source.name"]).toBeTruthy();
     expect(run.data.tags["mlflow.user"]).toBeTruthy();
-    expect(run.data.tags["mlflow.source.git.commit"], "inside a git checkout").toMatch(/^[0-9a-f]{40}$/);
+    expectGitCommit(run.data.tags["mlflow.source.git.commit"], "mlflow.source.git.commit");
   });
 
   it("given a body that throws, then the run is FAILED, the error recorded, and the error re-thrown", async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { standardRunTags } from "../../../src/tracking/source-tags.js";
+import { expectGitCommit } from "../../helpers/git.js";
 
 describe("MLflow's standard run tags", () => {
   it("marks runs as JOB under CI and LOCAL otherwise, with user, source name and git commit", () => {
@@ -10,7 +11,7 @@ describe("MLflow's standard run tags", () => {
       "mlflow.runName": "r",
       "mlflow.source.name": "scripts/train.ts",
     });
-    expect(local["mlflow.source.git.commit"]).toMatch(/^[0-9a-f]{40}$/);
+    expectGitCommit(local["mlflow.source.git.commit"], "mlflow.source.git.commit");
     expect(standardRunTags({ env: { CI: "true", USER: "ci" } })["mlflow.source.type"]).toBe("JOB");
     expect(standardRunTags({ env: { GITHUB_ACTIONS: "true" } })["mlflow.source.type"]).toBe("JOB");
     expect(standardRunTags({ env: {}, parentRunId: "abc" })["mlflow.parentRunId"]).toBe("abc");
