@@ -2,8 +2,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import cliProgress from "cli-progress";
+import { parseNumberField } from "../data/csv-value.js";
 import { initTf } from "../models/backend.js";
-import { batchPredict } from "../pipelines/predict.js";
+import { batchPredict, DEFAULT_MAX_BAD_FRACTION } from "../pipelines/predict.js";
 import { loadPredictor } from "../serving/model-source.js";
 import { WorkbenchError } from "../shared/errors.js";
 import { createLogger } from "../shared/logger.js";
@@ -13,7 +14,20 @@ import { registryClient } from "./registry-client.js";
 
 const USAGE = `usage: npm run predict -- --model <models:/name@alias | models:/name/version | runs:/id/path | dir>
        --input <file.csv | runs:/<run id>/<artifact path>> --output <file.csv | file.jsonl>
-       [--quarantine FILE] [--max-bad-fraction 1] [--chunk-rows 4096]`;
+       [--quarantine FILE] [--max-bad-fraction ${DEFAULT_MAX_BAD_FRACTION}] [--chunk-rows 4096]
+
+Rows that fail validation are quarantined (default <output>.quarantine.jsonl, with line and reasons). When more
+than --max-bad-fraction of the rows (0..1, default ${DEFAULT_MAX_BAD_FRACTION}) fail, or none could be scored,
+the command exits 1 and writes nothing to --output.`;
+
+/** The value of a fraction flag, or undefined after printing a usage error (exit code 2). */
+function fractionFlag(name: string, raw: string): number | undefined {
+  const value = parseNumberField(raw);
+  if (value !== undefined && value >= 0 && value <= 1) return value;
+  console.error(`error [CLI_USAGE]: --${name} must be a number from 0 to 1, got '${raw}'.\n${USAGE}`);
+  process.exitCode = 2;
+  return undefined;
+}
 
 /** `npm run predict`: batch scoring of a CSV file, streamed. */
 export async function predictCommand(argv: readonly string[]): Promise<void> {
@@ -24,7 +38,7 @@ export async function predictCommand(argv: readonly string[]): Promise<void> {
       input: { type: "string" },
       output: { type: "string" },
       quarantine: { type: "string" },
-      "max-bad-fraction": { type: "string", default: "1" },
+      "max-bad-fraction": { type: "string", default: String(DEFAULT_MAX_BAD_FRACTION) },
       "chunk-rows": { type: "string", default: "4096" },
     },
     USAGE,
@@ -32,9 +46,12 @@ export async function predictCommand(argv: readonly string[]): Promise<void> {
   );
   if (parsed === undefined) return;
   const values = parsed.values;
+  const maxBadFraction = fractionFlag("max-bad-fraction", String(values["max-bad-fraction"]));
+  if (maxBadFraction === undefined) return;
   const logger = createLogger({ name: "predict", level: process.env.LOG_LEVEL ?? "warn" });
   let scratch: string | undefined;
   let client: MlflowClient | undefined;
+  let bar: cliProgress.SingleBar | undefined;
   try {
     await initTf();
     client = await registryClient(logger);
@@ -52,33 +69,42 @@ export async function predictCommand(argv: readonly string[]): Promise<void> {
         path.join(scratch, path.basename(artifact[2]!)),
       );
     }
-    const bar = process.stderr.isTTY
+    const progress = process.stderr.isTTY
       ? new cliProgress.SingleBar(
           { format: "scoring {bar} {percentage}% | {rows} rows", stream: process.stderr },
           cliProgress.Presets.shades_classic,
         )
       : undefined;
-    bar?.start(100, 0, { rows: 0 });
+    bar = progress;
+    progress?.start(100, 0, { rows: 0 });
     const result = await batchPredict(predictor, {
       input,
       output: String(values.output),
-      maxBadFraction: Number(values["max-bad-fraction"]),
+      maxBadFraction,
       chunkRows: Number(values["chunk-rows"]),
       ...(typeof values.quarantine === "string" ? { quarantine: values.quarantine } : {}),
-      ...(bar
+      ...(progress
         ? {
             onProgress: (p) =>
-              bar.update(Math.round((100 * p.bytesRead) / Math.max(1, p.totalBytes)), { rows: p.rows }),
+              progress.update(Math.round((100 * p.bytesRead) / Math.max(1, p.totalBytes)), { rows: p.rows }),
           }
         : {}),
     });
-    bar?.stop();
+    progress?.stop();
     console.log(
       `scored ${result.rowsScored} of ${result.rowsRead} rows with ${result.model.name}${result.model.version ? ` version ${result.model.version}` : ""} in ${result.seconds.toFixed(1)} s (${Math.round(result.rowsRead / result.seconds)} rows/s) → ${result.output}`,
     );
-    if (result.rowsQuarantined > 0)
-      console.log(`quarantined ${result.rowsQuarantined} rows with reasons → ${result.quarantine}`);
+    if (result.rowsQuarantined > 0) {
+      const kinds = Object.entries(result.problemCounts)
+        .map(([kind, n]) => `${kind} ${n}`)
+        .join(", ");
+      console.log(
+        `quarantined ${result.rowsQuarantined} rows with reasons → ${result.quarantine} (${kinds}; ${(result.badFraction * 100).toFixed(2)}% of rows, limit ${(result.maxBadFraction * 100).toFixed(2)}%)`,
+      );
+    }
   } catch (error) {
+    // The error must not print over a running progress bar.
+    bar?.stop();
     process.exitCode = 1;
     console.error(error instanceof WorkbenchError ? `error [${error.code}]: ${error.message}` : error);
   } finally {

@@ -3,6 +3,7 @@ import { mkdir, open, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parse } from "csv-parse";
 import { DataValidationError } from "../shared/errors.js";
+import { categoryKey, isMissingField, parseNumberField } from "./csv-value.js";
 import type { ColumnSpec } from "./manifest.js";
 import type { Table } from "./table.js";
 
@@ -134,7 +135,14 @@ export async function readValidatedCsv(
   const target: string[] = [];
   const lines: number[] = [];
   const problems: (RowProblem & { kind: Kind })[] = [];
-  const quarantined: { line: number; reasons: string[]; values: Record<string, string> }[] = [];
+  const quarantined: {
+    line: number;
+    reasons: string[];
+    kinds: Kind[];
+    values: Record<string, string>;
+    /** Every raw field, when their count differs from the header's (the values alone would hide the extras). */
+    fields?: string[];
+  }[] = [];
   const seenRows = new Map<string, number>();
   const seenIds = new Map<string, number>();
   const recoded: Record<string, number> = {};
@@ -187,26 +195,41 @@ export async function readValidatedCsv(
       const values: Record<string, string> = {};
       for (const c of header) values[c] = fields[index[c]!] ?? "";
       if (fields.length !== header.length) {
-        rowProblems.push(
-          problem("wrong_field_count", line, `has ${fields.length} fields, the header has ${header.length}`),
+        // One extra or missing field (an unquoted "20,000", a trailing comma) shifts every later value: checking
+        // them by position would report made-up problems, or none. The count is the one reason.
+        const wrongCount = problem(
+          "wrong_field_count",
+          line,
+          `has ${fields.length} fields, the header has ${header.length}`,
         );
+        problems.push(wrongCount);
+        quarantined.push({ line, reasons: [wrongCount.reason], kinds: [wrongCount.kind], values, fields });
+        continue;
       }
       const parsedNumbers: Record<string, number> = {};
       const parsedCategories: Record<string, string> = {};
       for (const name of declared) {
         const spec = schema.columns[name]!;
         const raw = (values[name] ?? "").trim();
-        if (raw === "" || raw === "NA" || raw === "null") {
+        if (isMissingField(raw)) {
           if (!spec.nullable && !schema.idColumns.includes(name))
-            rowProblems.push(problem("null", line, `${name} is empty`, name, raw));
+            rowProblems.push(
+              problem(
+                "null",
+                line,
+                raw === "" ? `${name} is empty` : `${name} is missing ('${raw}')`,
+                name,
+                raw,
+              ),
+            );
           if (spec.type === "number") parsedNumbers[name] = Number.NaN;
           else parsedCategories[name] = "";
           continue;
         }
         if (schema.idColumns.includes(name)) continue;
         if (spec.type === "number") {
-          const value = Number(raw);
-          if (!Number.isFinite(value)) {
+          const value = parseNumberField(raw);
+          if (value === undefined) {
             rowProblems.push(problem("wrong_type", line, `${name}: '${raw}' is not a number`, name, raw));
           } else if (
             (spec.min !== undefined && value < spec.min) ||
@@ -224,9 +247,9 @@ export async function readValidatedCsv(
           } else if (spec.integer && !Number.isInteger(value)) {
             rowProblems.push(problem("wrong_type", line, `${name}: ${value} is not an integer`, name, raw));
           }
-          parsedNumbers[name] = value;
+          parsedNumbers[name] = value ?? Number.NaN;
         } else {
-          const key = /^-?\d+(\.0+)?$/.test(raw) ? String(Number(raw)) : raw;
+          const key = categoryKey(raw);
           if (!spec.values.includes(key)) {
             rowProblems.push(
               problem(
@@ -246,7 +269,7 @@ export async function readValidatedCsv(
       let label = "";
       if (schema.target) {
         const raw = (values[schema.target.column] ?? "").trim();
-        label = /^-?\d+(\.0+)?$/.test(raw) ? String(Number(raw)) : raw;
+        label = categoryKey(raw);
         if (!classes.has(label)) {
           rowProblems.push(
             problem(
@@ -275,7 +298,12 @@ export async function readValidatedCsv(
       }
       if (rowProblems.length > 0) {
         problems.push(...rowProblems);
-        quarantined.push({ line, reasons: rowProblems.map((p) => p.reason), values });
+        quarantined.push({
+          line,
+          reasons: rowProblems.map((p) => p.reason),
+          kinds: rowProblems.map((p) => p.kind),
+          values,
+        });
         continue;
       }
       for (const name of Object.keys(numeric)) numeric[name]!.push(parsedNumbers[name]!);

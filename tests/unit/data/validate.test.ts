@@ -109,7 +109,7 @@ describe("CSV validation against a schema", () => {
       out_of_range: 1,
       unknown_category: 1,
       null: 1,
-      unknown_class: 2, // the short row has no label either
+      unknown_class: 1, // the short row is only wrong_field_count: its fields are not checked by position
       wrong_field_count: 1,
       duplicate_row: 1,
       duplicate_id: 1,
@@ -144,6 +144,104 @@ describe("CSV validation against a schema", () => {
     expect(error.message).toContain("3 of 23 rows (13.04%) failed validation, above the limit of 5.00%");
     expect(error.message).toContain(`${file}:22 column amount: amount: 'abc' is not a number`);
     expect(error.message).toContain("many.quarantine.jsonl");
+  });
+
+  describe("regressions: corrupted rows are quarantined, never read as shifted or hex values (issue 9, defect 2)", () => {
+    let files = 0;
+    async function quarantineOf(bad: string[]) {
+      const file = await tmp.file(`corrupt-${++files}.csv`, lines(bad, 100));
+      const { table, report } = await readValidatedCsv(file, schema, {
+        maxBadFraction: 0.5,
+        quarantineDir: tmp.path(),
+      });
+      expect(report.quarantineFile, "a quarantine file is written").toBeDefined();
+      const entries = (await readFile(report.quarantineFile!, "utf8"))
+        .trim()
+        .split("\n")
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              line: number;
+              reasons: string[];
+              kinds: string[];
+              values: Record<string, string>;
+              fields?: string[];
+            },
+        );
+      return { table, report, entries };
+    }
+
+    it("given a row with one trailing extra field (or a trailing comma), then it is quarantined as wrong_field_count with its line and every field", async () => {
+      const { table, report, entries } = await quarantineOf(["901,10,30,1,a,0,x", "902,10,30,1,a,1,"]);
+      expect(report.rowsQuarantined, "both rows quarantined").toBe(2);
+      expect(table.rowCount, "neither row accepted").toBe(100);
+      expect(entries.map((e) => e.line)).toEqual([102, 103]);
+      expect(entries[0]!.kinds).toEqual(["wrong_field_count"]);
+      expect(entries[0]!.reasons).toEqual(["has 7 fields, the header has 6"]);
+      expect(entries[0]!.fields, "the raw fields, the extra one included").toEqual([
+        "901",
+        "10",
+        "30",
+        "1",
+        "a",
+        "0",
+        "x",
+      ]);
+      expect(entries[1]!.kinds).toEqual(["wrong_field_count"]);
+      expect(report.problemCounts).toEqual({ wrong_field_count: 2 });
+    });
+
+    it("given an unquoted 20,000 that shifts every later column, then the row is quarantined as wrong_field_count, not read shifted", async () => {
+      // Read by position, amount=20, age=000, grade=30, note=1, y=a: one root cause, reported as such.
+      const { table, entries } = await quarantineOf(["901,20,000,30,1,a,0"]);
+      expect(table.ids.id!.includes("901"), "the shifted row is not accepted").toBe(false);
+      expect(entries).toHaveLength(1);
+      expect(entries[0]!.line).toBe(102);
+      expect(entries[0]!.kinds[0]).toBe("wrong_field_count");
+      expect(entries[0]!.reasons[0]).toBe("has 7 fields, the header has 6");
+    });
+
+    it.each([
+      ["0x31", "hexadecimal"],
+      ["0b1", "binary"],
+      ["0o17", "octal"],
+      ["1_000", "digit separator"],
+      ["Infinity", "not finite"],
+      ['"20,000"', "quoted thousands separator"],
+    ])(
+      "given amount written %s (%s), then the row is quarantined as wrong_type with its line and column",
+      async (written) => {
+        const { table, report, entries } = await quarantineOf([`901,${written},30,1,a,0`]);
+        const raw = written.replace(/"/g, "");
+        expect(table.ids.id!.includes("901"), `${raw} must not be read as a number`).toBe(false);
+        expect(report.problemCounts).toEqual({ wrong_type: 1 });
+        expect(entries).toHaveLength(1);
+        expect(entries[0]).toMatchObject({
+          line: 102,
+          kinds: ["wrong_type"],
+          reasons: [`amount: '${raw}' is not a number`],
+        });
+      },
+    );
+
+    it.each(["NA", "N/A", "null", "NULL", "None", "NaN", ""])(
+      "given the missing token %j in a nullable column, then the row is accepted; in a required one, then it is quarantined as null",
+      async (token) => {
+        const { table, report, entries } = await quarantineOf([
+          `901,10,30,1,${token},0`,
+          `902,${token},30,1,a,1`,
+        ]);
+        expect(table.ids.id!.includes("901"), `${token} in nullable 'note' is missing`).toBe(true);
+        expect(table.categorical.note![table.ids.id!.indexOf("901")]).toBe("");
+        expect(table.ids.id!.includes("902"), `${token} in required 'amount'`).toBe(false);
+        expect(report.problemCounts).toEqual({ null: 1 });
+        expect(entries[0]).toMatchObject({
+          line: 103,
+          kinds: ["null"],
+          reasons: [token === "" ? "amount is empty" : `amount is missing ('${token}')`],
+        });
+      },
+    );
   });
 
   it("given a limit, then only that many rows are read", async () => {
