@@ -6,7 +6,8 @@ import { defineConfig } from "vitest/config";
 const modelCache = path.join(os.tmpdir(), `workbench-test-models-${process.pid}`);
 
 // Unit tests run without any server; integration tests share one throwaway MLflow server started by
-// tests/helpers/global-mlflow.ts (free port, temp SQLite store and artifact folder).
+// tests/helpers/global-mlflow.ts (free port, temp SQLite store and artifact folder; with
+// WORKBENCH_TEST_BACKEND=postgres, as `npm run test:postgres` sets it, a throwaway PostgreSQL cluster instead).
 export default defineConfig({
   test: {
     projects: [

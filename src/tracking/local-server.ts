@@ -9,8 +9,13 @@ import { silentLogger } from "../shared/logger.js";
 import { projectRoot, venvExecutable } from "../shared/project.js";
 
 export interface LocalServerOptions {
-  /** Folder holding mlflow.db (SQLite) and artifacts/; defaults to <project>/mlruns. */
+  /** Folder holding mlflow.db (SQLite), artifacts/ and server.log; defaults to <project>/mlruns. */
   storeDir?: string;
+  /**
+   * Where runs and the registry live: an SQLAlchemy URI such as `postgresql://user@host:5432/db`
+   * (psycopg 3 is in the venv). Defaults to SQLite, `sqlite:///<storeDir>/mlflow.db`.
+   */
+  backendStoreUri?: string;
   host?: string;
   /** 0 picks a free port. Defaults to 5000, MLflow's own default. */
   port?: number;
@@ -26,6 +31,8 @@ export interface LocalServer {
   uri: string;
   port: number;
   storeDir: string;
+  /** The backend store URI the server was started with (credentials included, do not log it). */
+  backendStoreUri: string;
   logFile: string;
   pid: number;
   /** Stops the server and every process it started; resolves once they are gone. */
@@ -78,10 +85,51 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+/** What `mlflow server` is started with; deploy/compose.yaml uses the same (its test compares them). */
+export interface MlflowServerArgs {
+  host: string;
+  port: number;
+  backendStoreUri: string;
+  /** A folder, or an object store URI such as `s3://bucket` in a deployment. */
+  artifactsDestination: string;
+  workers: number;
+}
+
+/** The `mlflow server` arguments: artifacts go through the server's mlflow-artifacts proxy (--serve-artifacts). */
+export function mlflowServerArgs(options: MlflowServerArgs): string[] {
+  return [
+    "server",
+    "--host",
+    options.host,
+    "--port",
+    String(options.port),
+    "--backend-store-uri",
+    options.backendStoreUri,
+    "--artifacts-destination",
+    options.artifactsDestination,
+    "--serve-artifacts",
+    "--workers",
+    String(options.workers),
+  ];
+}
+
 /**
- * Starts `mlflow server` from the project venv: SQLite store and artifact folder under `storeDir`,
- * artifacts served through the mlflow-artifacts proxy, ready once /health answers.
- * Long param/tag values are rejected rather than silently truncated (MLFLOW_TRUNCATE_LONG_VALUES=false).
+ * Environment every tracking server gets. Long param/tag values are rejected rather than silently truncated;
+ * the job runner (which would need a Python tracking client of its own) stays off.
+ */
+export const MLFLOW_SERVER_ENV: Readonly<Record<string, string>> = {
+  MLFLOW_TRUNCATE_LONG_VALUES: "false",
+  MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false",
+};
+
+/** `scheme://user:secret@host` → `scheme://user:***@host`, for logs. */
+function redactUri(uri: string): string {
+  return uri.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, "$1:***@");
+}
+
+/**
+ * Starts `mlflow server` from the project venv: SQLite store (or `backendStoreUri`) and artifact folder
+ * under `storeDir`, artifacts served through the mlflow-artifacts proxy, ready once /health answers.
  */
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
   const logger = options.logger ?? silentLogger();
@@ -100,29 +148,18 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   await mkdir(path.join(storeDir, "artifacts"), { recursive: true });
   const logFile = path.join(storeDir, "server.log");
   const log = createWriteStream(logFile, { flags: "a" });
-  const args = [
-    "server",
-    "--host",
+  const backendStoreUri = options.backendStoreUri ?? `sqlite:///${path.join(storeDir, "mlflow.db")}`;
+  const args = mlflowServerArgs({
     host,
-    "--port",
-    String(port),
-    "--backend-store-uri",
-    `sqlite:///${path.join(storeDir, "mlflow.db")}`,
-    "--artifacts-destination",
-    path.join(storeDir, "artifacts"),
-    "--serve-artifacts",
-    "--workers",
-    String(options.workers ?? 1),
-  ];
+    port,
+    backendStoreUri,
+    artifactsDestination: path.join(storeDir, "artifacts"),
+    workers: options.workers ?? 1,
+  });
   const child = spawn(mlflow, args, {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      MLFLOW_TRUNCATE_LONG_VALUES: "false",
-      MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false",
-      ...options.env,
-    },
+    env: { ...process.env, ...MLFLOW_SERVER_ENV, ...options.env },
   });
   const tail: string[] = [];
   const keep = (chunk: Buffer) => {
@@ -134,7 +171,10 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   child.stderr?.on("data", keep);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const uri = `http://${host}:${port}`;
-  logger.info({ uri, storeDir, pid: child.pid }, "starting mlflow server");
+  logger.info(
+    { uri, storeDir, backend: redactUri(backendStoreUri), pid: child.pid },
+    "starting mlflow server",
+  );
 
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -173,5 +213,5 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   logger.info({ uri }, "mlflow server ready");
-  return { uri, port, storeDir, logFile, pid: child.pid ?? -1, stop };
+  return { uri, port, storeDir, backendStoreUri, logFile, pid: child.pid ?? -1, stop };
 }
