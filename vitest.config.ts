@@ -2,7 +2,8 @@ import os from "node:os";
 import path from "node:path";
 import { defineConfig } from "vitest/config";
 
-// Served models are cached under a temp folder during tests, never in the project's .cache/.
+// Tests write only to temp folders: served models, fetched data snapshots and tracking journals are kept under
+// folders of the test run, never in the project's .cache/ or mlruns/ (tests/helpers/global-mlflow.ts removes them).
 const modelCache = path.join(os.tmpdir(), `workbench-test-models-${process.pid}`);
 
 // Unit tests run without any server; integration tests share one throwaway MLflow server started by
@@ -24,7 +25,11 @@ export default defineConfig({
           include: ["tests/integration/**/*.test.ts", "tests/notebooks/**/*.test.ts"],
           environment: "node",
           globalSetup: ["tests/helpers/global-mlflow.ts"],
-          env: { WORKBENCH_MODEL_CACHE: modelCache },
+          env: {
+            WORKBENCH_MODEL_CACHE: modelCache,
+            WORKBENCH_DATA_SNAPSHOTS: path.join(os.tmpdir(), `workbench-test-snapshots-${process.pid}`),
+            WORKBENCH_SPOOL_DIR: path.join(os.tmpdir(), `workbench-test-spool-${process.pid}`),
+          },
           testTimeout: 120_000,
           hookTimeout: 180_000,
           // One server, modest machine: run integration files one after another.

@@ -3,12 +3,27 @@ import { loadTrainConfig, type TrainConfig, trainConfigJsonSchema } from "../con
 import { expandCandidates } from "../models/candidates.js";
 import type { TrainResult } from "../pipelines/train.js";
 import { trainPipeline } from "../pipelines/train.js";
-import { ConfigError } from "../shared/errors.js";
+import { ConfigError, WorkbenchError } from "../shared/errors.js";
+import { createLogger, type Logger } from "../shared/logger.js";
+import { MlflowClient } from "../tracking/client.js";
+import { TrackingSession } from "../tracking/session.js";
+import { defaultSpoolDir, trackingTarget } from "../tracking/spool.js";
 import { progressReporter } from "./progress.js";
 import { runMain } from "./run-main.js";
+import { syncBeforeTraining } from "./sync-command.js";
 
 const USAGE = `usage: npm run train -- --config configs/<name>.yaml [--set key=value ...] [--dry-run] [--schema]
-                       [--mirror DIR] [--keep-server] [--work-dir DIR]`;
+                       [--mirror DIR] [--keep-server] [--work-dir DIR] [--offline]
+  --offline (or MLFLOW_OFFLINE=true): record the runs in the local spool without contacting the tracking
+  server; \`npm run sync\` delivers them later.`;
+
+/** MLFLOW_OFFLINE: true/1/yes or false/0/no (unset: false). */
+function offlineFromEnv(value: string | undefined): boolean {
+  const v = value?.trim().toLowerCase() ?? "";
+  if (v === "" || ["0", "false", "no"].includes(v)) return false;
+  if (["1", "true", "yes"].includes(v)) return true;
+  throw new ConfigError(`MLFLOW_OFFLINE='${value}' must be true or false.`, { code: "CONFIG_ENV_INVALID" });
+}
 
 /** The table printed after training: one row per candidate, the winner marked. */
 export function candidateTable(result: TrainResult, metric: string): string {
@@ -58,6 +73,7 @@ export async function trainCommand(
         mirror: { type: "string" },
         "keep-server": { type: "boolean", default: false },
         "work-dir": { type: "string" },
+        offline: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
       strict: true,
@@ -85,7 +101,9 @@ export async function trainCommand(
     return;
   }
   let config: TrainConfig;
+  let offline: boolean;
   try {
+    offline = values.offline === true || offlineFromEnv(process.env.MLFLOW_OFFLINE);
     config = await loadTrainConfig(configFile, values.set ?? []);
     if (values["dry-run"]) {
       console.log(describePlan(config));
@@ -97,34 +115,80 @@ export async function trainCommand(
     process.exitCode = 1;
     return;
   }
-  await runMain(
-    { keepServer: values["keep-server"] ?? false, name: "train" },
-    async ({ client, logger, server }) => {
-      const progress = progressReporter();
-      try {
-        const result = await trainPipeline({ client, logger, onEvent: progress.onEvent }, config, {
-          configFile,
-          entryPoint: defaults.entryPoint ?? "npm run train",
-          ...(values.mirror === undefined ? {} : { mirror: values.mirror }),
-          ...(values["work-dir"] === undefined ? {} : { workDir: values["work-dir"] }),
-        });
-        const metric = config.training.selectionMetric;
-        console.log(`\n${candidateTable(result, metric)}\n`);
-        console.log(
-          `best: ${result.best.id}  validation ${metric} ${(result.metrics.validation[metric] ?? Number.NaN).toFixed(4)}  test ${(result.metrics.test[metric] ?? Number.NaN).toFixed(4)}  holdout ${(result.metrics.holdout[metric] ?? Number.NaN).toFixed(4)}`,
-        );
-        if (result.threshold !== undefined)
-          console.log(`decision threshold (chosen on validation): ${result.threshold.toFixed(4)}`);
-        console.log(
-          `data: ${result.data.rows} rows read, ${result.data.quarantined} quarantined (${(result.data.badFraction * 100).toFixed(2)}%)`,
-        );
-        console.log(
-          `registered ${result.model.name} version ${result.model.version} as @${result.model.alias}: ${result.model.url}`,
-        );
-        console.log(`run (${result.backend} backend, tracking ${server.uri}): ${result.runUrl}`);
-      } finally {
-        progress.stop();
-      }
-    },
+  const trainOptions = {
+    configFile,
+    entryPoint: defaults.entryPoint ?? "npm run train",
+    ...(values.mirror === undefined ? {} : { mirror: values.mirror }),
+    ...(values["work-dir"] === undefined ? {} : { workDir: values["work-dir"] }),
+  };
+  const spoolDir = defaultSpoolDir();
+  const train = async (client: MlflowClient, tracking: TrackingSession, logger: Logger) => {
+    const progress = progressReporter();
+    try {
+      const result = await trainPipeline(
+        { client, tracking, logger, onEvent: progress.onEvent },
+        config,
+        trainOptions,
+      );
+      printResult(result, config.training.selectionMetric, tracking);
+    } finally {
+      progress.stop();
+      tracking.close();
+    }
+  };
+  if (offline) {
+    await trainOffline(spoolDir, train);
+    return;
+  }
+  await runMain({ keepServer: values["keep-server"] ?? false, name: "train" }, async ({ client, logger }) => {
+    const target = trackingTarget();
+    await syncBeforeTraining(client, { spoolDir, target, logger });
+    await train(client, new TrackingSession({ client, spoolDir, target, logger }), logger);
+  });
+}
+
+function printResult(result: TrainResult, metric: string, tracking: TrackingSession): void {
+  console.log(`\n${candidateTable(result, metric)}\n`);
+  console.log(
+    `best: ${result.best.id}  validation ${metric} ${(result.metrics.validation[metric] ?? Number.NaN).toFixed(4)}  test ${(result.metrics.test[metric] ?? Number.NaN).toFixed(4)}  holdout ${(result.metrics.holdout[metric] ?? Number.NaN).toFixed(4)}`,
   );
+  if (result.threshold !== undefined)
+    console.log(`decision threshold (chosen on validation): ${result.threshold.toFixed(4)}`);
+  console.log(
+    `data: ${result.data.rows} rows read, ${result.data.quarantined} quarantined (${(result.data.badFraction * 100).toFixed(2)}%)`,
+  );
+  if (tracking.journals.length === 0) {
+    console.log(
+      `registered ${result.model.name} version ${result.model.version} as @${result.model.alias}: ${result.model.url}`,
+    );
+    console.log(`run (${result.backend} backend, tracking ${tracking.client.trackingUri}): ${result.runUrl}`);
+    return;
+  }
+  const why = tracking.offline ? "offline" : "the tracking server was lost";
+  console.log(
+    `${result.model.name} @${result.model.alias}: ${result.model.version === "pending" ? "registration spooled" : `registered version ${result.model.version}`}`,
+  );
+  console.log(
+    `run ${result.runId} (${result.backend} backend, ${why}): ${tracking.journals.length} journal(s) in ${tracking.spool?.dir}; \`npm run sync\` delivers them to ${tracking.target === "local" ? "the local store" : tracking.target}`,
+  );
+}
+
+/** Training without a tracking server: no server is started or contacted; every run goes to the spool. */
+async function trainOffline(
+  spoolDir: string,
+  train: (client: MlflowClient, tracking: TrackingSession, logger: Logger) => Promise<void>,
+): Promise<void> {
+  const logger = createLogger({ name: "train", level: process.env.LOG_LEVEL ?? "info" });
+  let client: MlflowClient | undefined;
+  try {
+    const target = trackingTarget();
+    // Never contacted: the session is offline. It names the server the journals are meant for.
+    client = new MlflowClient({ trackingUri: target === "local" ? "http://127.0.0.1:5000" : target, logger });
+    await train(client, new TrackingSession({ client, spoolDir, offline: true, target, logger }), logger);
+  } catch (error) {
+    process.exitCode = 1;
+    console.error(error instanceof WorkbenchError ? `error [${error.code}]: ${error.message}` : error);
+  } finally {
+    client?.close();
+  }
 }

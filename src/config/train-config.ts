@@ -148,6 +148,43 @@ export const SELECTION_METRICS = [
   "log_loss",
 ] as const;
 
+/** Characters MLflow refuses in a registered model's name ('/', ':') or a logged model's (also '.', '%', quotes). */
+const MODEL_NAME_FORBIDDEN = ["/", ":", ".", "%", '"', "'"] as const;
+
+/**
+ * A name MLflow accepts both for the registered model and for the logged model training creates under it
+ * (mlflow/utils/validation.py: _validate_model_name, _validate_logged_model_name), checked at config load
+ * so that a bad name fails before training, not after. '@' is refused too: `models:/<name>@<alias>` could
+ * not address it. 256 characters is the registry's column size.
+ */
+export const registeredModelName = z.string().superRefine((name, ctx) => {
+  const problem = (message: string) => ctx.addIssue({ code: "custom", message });
+  if (name.trim() === "") return problem("must not be empty");
+  if (name.trim() !== name) problem(`'${name}' has leading or trailing whitespace`);
+  const forbidden = [...MODEL_NAME_FORBIDDEN, "@"].filter((c) => name.includes(c));
+  if (forbidden.length > 0)
+    problem(
+      `'${name.length > 80 ? `${name.slice(0, 80)}…` : name}' contains ${forbidden.map((c) => (c === "'" ? `"'"` : `'${c}'`)).join(", ")}; MLflow model names cannot contain ${MODEL_NAME_FORBIDDEN.join(" ")} (and models:/ URIs cannot address '@')`,
+    );
+  if (name.length > 256) problem(`must be at most 256 characters (got ${name.length})`);
+});
+
+/** An alias MLflow accepts: our lowercase form, minus the names MLflow reserves ("latest", "v<number>"). */
+const registryAlias = z
+  .string()
+  .max(255)
+  .regex(
+    /^[a-z][a-z0-9_-]*$/,
+    "must start with a lowercase letter, then lowercase letters, digits, '_' or '-'",
+  )
+  .superRefine((alias, ctx) => {
+    if (alias === "latest" || /^v\d+$/.test(alias))
+      ctx.addIssue({
+        code: "custom",
+        message: `'${alias}' is reserved by MLflow ('latest' and 'v<number>' always mean a version)`,
+      });
+  });
+
 export const trainConfigSchema = z
   .object({
     name: z.string().min(1),
@@ -192,11 +229,8 @@ export const trainConfigSchema = z
       .strict(),
     registry: z
       .object({
-        modelName: z.string().min(1),
-        alias: z
-          .string()
-          .regex(/^[a-z][a-z0-9_-]*$/)
-          .default("challenger"),
+        modelName: registeredModelName,
+        alias: registryAlias.default("challenger"),
       })
       .strict(),
     promotion: promotionSchema.default({}),

@@ -6,7 +6,7 @@ import type { AcquireOptions, DatasetFile } from "../data/acquire.js";
 import { featureColumns, positiveClass } from "../data/manifest.js";
 import { mlflowColumnType, splitDatasetInput } from "../data/mlflow-dataset.js";
 import { qaSections } from "../data/qa.js";
-import { snapshotDataset } from "../data/snapshot.js";
+import { type DataSnapshot, snapshotDataset } from "../data/snapshot.js";
 import { rowRecord, type Table } from "../data/table.js";
 import { calibrationCurve, prCurve, rocCurve } from "../evaluation/binary.js";
 import { type Evaluation, evaluate, higherIsBetter } from "../evaluation/metrics.js";
@@ -21,8 +21,9 @@ import type { Logger } from "../shared/logger.js";
 import { projectRoot } from "../shared/project.js";
 import type { MetricPoint } from "../tracking/batch.js";
 import type { MlflowClient } from "../tracking/client.js";
+import { TrackingSession } from "../tracking/session.js";
 import type { StringMap } from "../tracking/types.js";
-import { type ActiveRun, withRun } from "../tracking/with-run.js";
+import { type Tracker, withRun } from "../tracking/with-run.js";
 import {
   calibrationFigure,
   confusionFigure,
@@ -53,6 +54,8 @@ export type TrainEvent =
 
 export interface TrainContext {
   client: MlflowClient;
+  /** Where runs are recorded; defaults to the client directly (heartbeat, no spool). */
+  tracking?: TrackingSession;
   logger: Logger;
   onEvent?: (event: TrainEvent) => void;
   now?: () => Date;
@@ -157,6 +160,7 @@ export async function trainPipeline(
   options: TrainOptions = {},
 ): Promise<TrainResult> {
   const { client, logger } = context;
+  const tracking = context.tracking ?? new TrackingSession({ client, logger });
   const now = context.now ?? (() => new Date());
   const emit = context.onEvent ?? (() => {});
   const tf = await initTf();
@@ -171,7 +175,7 @@ export async function trainPipeline(
   });
   const metric = config.training.selectionMetric;
   const trials = expandCandidates(config.training.candidates, config.seed);
-  const snapshot = options.snapshotData === false ? undefined : await snapshotDataset(client, data.source);
+  const snapshot = options.snapshotData === false ? undefined : await snapshotVia(tracking, data.source);
   const notebook =
     options.notebook === undefined
       ? undefined
@@ -194,7 +198,7 @@ export async function trainPipeline(
   });
   try {
     return await withRun(
-      client,
+      tracking,
       {
         experimentName: config.experiment,
         runName: `${config.name}-${now().toISOString().slice(0, 19).replace(/[-:T]/g, "")}`,
@@ -398,9 +402,7 @@ export async function trainPipeline(
             trainedAt: now().toISOString(),
           },
         });
-        const registration = await logAndRegisterModel(client, {
-          runId: parent.runId,
-          experimentId: parent.experimentId,
+        const registration = await logAndRegisterModel(parent, {
           dir: packageDir,
           modelName: config.registry.modelName,
           alias: config.registry.alias,
@@ -414,10 +416,7 @@ export async function trainPipeline(
           description: `${best.id} from ${config.name}: test ${metric} ${(evaluations.test.metrics[metric] ?? Number.NaN).toFixed(4)}`,
         });
         for (const c of candidates) c.network.dispose();
-        logger.info(
-          { version: registration.version.version, model: config.registry.modelName },
-          "model registered",
-        );
+        logger.info({ version: registration.version, model: config.registry.modelName }, "model registered");
         const summaries = candidates.map(({ network: _n, history: _h, ...rest }) => rest);
         return {
           experimentId: parent.experimentId,
@@ -443,17 +442,33 @@ export async function trainPipeline(
           evaluationSplits: { test: data.splits.test, holdout: data.splits.holdout },
           model: {
             name: config.registry.modelName,
-            version: registration.version.version,
+            version: registration.version,
             alias: config.registry.alias,
             modelId: registration.modelId,
-            url: client.modelVersionUrl(config.registry.modelName, registration.version.version),
+            url: registration.url,
           },
         };
       },
     );
   } finally {
+    if (context.tracking === undefined) tracking.close();
     if (options.workDir === undefined) await rm(work, { recursive: true, force: true });
   }
+}
+
+const SNAPSHOT_ROOT = "mlflow-artifacts:/workbench-data";
+
+/** The content-addressed data snapshot; offline, its upload waits in the spool (same address, known from the hash). */
+async function snapshotVia(tracking: TrackingSession, source: DatasetFile): Promise<DataSnapshot> {
+  let taken: DataSnapshot | undefined;
+  await tracking.uploadOrDefer(
+    async () => {
+      taken = await snapshotDataset(tracking.client, source);
+    },
+    { root: SNAPSHOT_ROOT, artifactPath: `sha256/${source.sha256}`, file: source.path },
+  );
+  const file = path.basename(source.path);
+  return taken ?? { uri: `${SNAPSHOT_ROOT}/sha256/${source.sha256}/${file}`, sha256: source.sha256, file };
 }
 
 async function writeHoldout(data: PreparedData, file: string): Promise<void> {
@@ -462,7 +477,7 @@ async function writeHoldout(data: PreparedData, file: string): Promise<void> {
   await writeFile(file, `${[lines[0], ...picked].join("\n")}\n`);
 }
 
-async function logDataArtifacts(run: ActiveRun, data: PreparedData, work: string): Promise<void> {
+async function logDataArtifacts(run: Tracker, data: PreparedData, work: string): Promise<void> {
   const qaDir = path.join(work, "qa");
   await mkdir(qaDir, { recursive: true });
   await writeFile(path.join(qaDir, "qa.json"), `${JSON.stringify(data.qa, null, 2)}\n`);

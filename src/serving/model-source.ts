@@ -1,6 +1,11 @@
 import { existsSync } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
+import {
+  type CachedPackage,
+  cacheEntryDir,
+  downloadVerified,
+  ensureCachedPackage,
+} from "../registry/model-cache.js";
 import { loadModelPackage } from "../registry/model-package.js";
 import { ConfigError } from "../shared/errors.js";
 import { projectRoot } from "../shared/project.js";
@@ -46,7 +51,8 @@ export async function currentVersion(client: MlflowClient, ref: ModelRef): Promi
 
 /**
  * Resolves a model URI, downloads the package through the tracking client into the cache (once per
- * version; files land atomically) and loads it.
+ * tracking server and logged model; files land atomically and are checked against a sha256 manifest
+ * on every reuse) and loads it.
  */
 export async function loadPredictor(uri: string, client: MlflowClient | undefined): Promise<Predictor> {
   const ref = parseModelUri(uri);
@@ -73,7 +79,7 @@ export async function loadPredictor(uri: string, client: MlflowClient | undefine
   let origin: ModelOrigin;
   let artifactRoot: string;
   let artifactPath: string | undefined;
-  let cacheKey: string;
+  let entry: CachedPackage;
   if (ref.kind === "run") {
     const run = await client.runs.get(ref.runId);
     origin = {
@@ -86,7 +92,7 @@ export async function loadPredictor(uri: string, client: MlflowClient | undefine
     };
     artifactRoot = run.info.artifactUri;
     artifactPath = ref.path;
-    cacheKey = path.join("runs", ref.runId, ref.path);
+    entry = { kind: "run", runId: ref.runId, path: ref.path };
   } else {
     const version =
       ref.kind === "alias"
@@ -102,24 +108,27 @@ export async function loadPredictor(uri: string, client: MlflowClient | undefine
     };
     if (version.modelId !== undefined) {
       artifactRoot = (await client.loggedModels.get(version.modelId)).artifactUri;
+      entry = { kind: "logged-model", modelId: version.modelId };
     } else {
       artifactRoot = await client.registry.getVersionDownloadUri(version.name, version.version);
-    }
-    cacheKey = path.join(encodeURIComponent(version.name), version.version);
-  }
-  const dir = path.join(modelCacheDir(), cacheKey);
-  if (!existsSync(path.join(dir, "model-meta.json"))) {
-    const partial = `${dir}.partial-${process.pid}`;
-    await rm(partial, { recursive: true, force: true });
-    await mkdir(path.dirname(dir), { recursive: true });
-    try {
-      await client.artifacts.downloadDirectory(artifactRoot, artifactPath, partial);
-      await rm(dir, { recursive: true, force: true });
-      await rename(partial, dir);
-    } catch (error) {
-      await rm(partial, { recursive: true, force: true });
-      throw error;
+      entry = {
+        kind: "version",
+        name: version.name,
+        version: version.version,
+        source: version.source,
+        runId: version.runId,
+      };
     }
   }
+  const { dir } = await ensureCachedPackage(
+    cacheEntryDir(modelCacheDir(), client.trackingUri, entry),
+    {
+      trackingUri: client.trackingUri,
+      uri,
+      artifactRoot,
+      ...(origin.modelId ? { modelId: origin.modelId } : {}),
+    },
+    (into) => downloadVerified(client, artifactRoot, artifactPath, into),
+  );
   return new Predictor(await loadModelPackage(dir), origin);
 }

@@ -45,6 +45,21 @@ export const DEFAULT_TIMEOUT_SECONDS = 120;
 type Env = Readonly<Record<string, string | undefined>>;
 
 /**
+ * MLFLOW_TRACKING_URI as configured. A blank value counts as unset (GitHub Actions passes a missing secret
+ * as "", and ct.yml's zero-infrastructure mode relies on that), but `blank` is set so that callers say so.
+ */
+export function trackingUriFromEnv(env: Env): { uri: string | undefined; blank: boolean } {
+  const raw = env.MLFLOW_TRACKING_URI;
+  if (raw === undefined) return { uri: undefined, blank: false };
+  return raw.trim() === "" ? { uri: undefined, blank: true } : { uri: raw, blank: false };
+}
+
+/** The warning for a blank MLFLOW_TRACKING_URI; `fallback` says what is used instead. */
+export function blankTrackingUriWarning(fallback: string): string {
+  return `MLFLOW_TRACKING_URI is set but empty: treated as unset, so ${fallback}. Unset it to silence this warning, or set it to your tracking server's URL.`;
+}
+
+/**
  * Validates a tracking URI before any request is made.
  * Only http(s) servers are supported: this client speaks MLflow's REST API.
  */

@@ -1,6 +1,6 @@
 import type { Logger } from "../shared/logger.js";
 import { silentLogger } from "../shared/logger.js";
-import { parseTrackingUri } from "./connection.js";
+import { blankTrackingUriWarning, parseTrackingUri, trackingUriFromEnv } from "./connection.js";
 import { isMlflowHealthy, type LocalServer, portInUse, startLocalServer } from "./local-server.js";
 
 export interface TrackingServerHandle {
@@ -22,21 +22,27 @@ export interface EnsureServerOptions {
 }
 
 /**
- * Uses MLFLOW_TRACKING_URI when it is set; otherwise reuses the local server on port 5000 if one answers,
+ * Uses MLFLOW_TRACKING_URI when it is set (a blank value counts as unset, with a warning naming the
+ * fallback); otherwise reuses the local server on port 5000 if one answers,
  * or starts one (on 5000 when free, else on a free port) that release() stops again. `port: 0` always
  * starts a fresh server on a free port.
  */
 export async function ensureTrackingServer(options: EnsureServerOptions = {}): Promise<TrackingServerHandle> {
   const env = options.env ?? process.env;
   const logger = options.logger ?? silentLogger();
-  const configured = env.MLFLOW_TRACKING_URI;
-  if (configured !== undefined && configured.trim() !== "") {
-    return { uri: parseTrackingUri(configured), origin: "env", release: async () => {} };
+  const configured = trackingUriFromEnv(env);
+  if (configured.uri !== undefined) {
+    return { uri: parseTrackingUri(configured.uri), origin: "env", release: async () => {} };
   }
   const port = options.port ?? 5000;
   const local = `http://127.0.0.1:${port}`;
   // Port 0 asks for a fresh server on a free port: never someone else's server that happens to answer.
   if (port !== 0 && (await isMlflowHealthy(local))) {
+    if (configured.blank)
+      logger.warn(
+        { uri: local },
+        blankTrackingUriWarning(`runs go to the local MLflow server already running at ${local}`),
+      );
     logger.info({ uri: local }, "using the local mlflow server already running");
     return { uri: local, origin: "running", release: async () => {} };
   }
@@ -45,6 +51,13 @@ export async function ensureTrackingServer(options: EnsureServerOptions = {}): P
     logger,
     ...(options.storeDir === undefined ? {} : { storeDir: options.storeDir }),
   });
+  if (configured.blank)
+    logger.warn(
+      { uri: server.uri, storeDir: server.storeDir },
+      blankTrackingUriWarning(
+        `runs go to a local MLflow server started at ${server.uri} (store: ${server.storeDir})`,
+      ),
+    );
   return {
     uri: server.uri,
     origin: "started",

@@ -57,10 +57,11 @@ export default async function setup(project: TestProject) {
       await postgres?.stop();
       await rm(storeDir, { recursive: true, force: true });
       // The served-model cache that vitest.config.ts points the test workers at.
-      await rm(path.join(os.tmpdir(), `workbench-test-models-${process.pid}`), {
-        recursive: true,
-        force: true,
-      });
+      for (const name of ["models", "snapshots", "spool"])
+        await rm(path.join(os.tmpdir(), `workbench-test-${name}-${process.pid}`), {
+          recursive: true,
+          force: true,
+        });
     };
   } catch (error) {
     await postgres?.stop();

@@ -148,3 +148,63 @@ describe("training config", () => {
     );
   });
 });
+
+// Defect 8 of issue 9: an invalid registry model name failed only after training, when MLflow refused to
+// create the logged model or the registered model. MLflow's rules (mlflow/utils/validation.py):
+// registered models reject blank names, '/' and ':' and names that are not their own normalised path;
+// logged models (training logs one under the same name) also reject '.', '%', '"' and "'".
+describe("registry names in the training config", () => {
+  const withRegistry = (registry: Record<string, unknown>) => ({ ...minimal, registry });
+
+  it.each([["credit-default"], ["credit_default_v2"], ["Credit Default"], ["modèle-crédit"]])(
+    "given the model name %j that MLflow accepts, then the config loads",
+    (modelName) => {
+      expect(parseTrainConfig(withRegistry({ modelName })).registry.modelName).toBe(modelName);
+    },
+  );
+
+  it.each([
+    ["", "must not be empty"],
+    ["   ", "must not be empty"],
+    [" credit", "leading or trailing whitespace"],
+    ["credit\t", "leading or trailing whitespace"],
+    ["team/credit", "'/'"],
+    ["credit:default", "':'"],
+    ["credit.default", "'.'"],
+    ["..", "'.'"],
+    ["credit%20default", "'%'"],
+    ['credit"default', `'"'`],
+    ["o'credit", `"'"`],
+    ["credit@champion", "'@'"],
+    ["x".repeat(257), "at most 256 characters"],
+  ])(
+    "given the model name %j, then CONFIG_INVALID names registry.modelName and the rule (%s)",
+    (modelName, rule) => {
+      const error = configError(() => parseTrainConfig(withRegistry({ modelName }), "c.yaml"));
+      expect(error.code).toBe("CONFIG_INVALID");
+      expect(error.message, "the field path").toContain("registry.modelName:");
+      expect(error.message, "the broken rule").toContain(rule);
+    },
+  );
+
+  it.each([
+    ["latest", "reserved"],
+    ["v2", "reserved"],
+  ])("given the alias %j that MLflow reserves, then CONFIG_INVALID names registry.alias", (alias, rule) => {
+    const error = configError(() => parseTrainConfig(withRegistry({ modelName: "m", alias })));
+    expect(error.code).toBe("CONFIG_INVALID");
+    expect(error.message).toContain("registry.alias:");
+    expect(error.message).toContain(rule);
+  });
+
+  it("given an invalid model name in a --set override, then loading the file fails before anything runs", async () => {
+    const file = await tmp.file("registry.yaml", JSON.stringify(minimal));
+    const error = await loadTrainConfig(file, ["registry.modelName=team/credit"]).then(
+      () => undefined,
+      (e: unknown) => e as ConfigError,
+    );
+    expect(error, "loadTrainConfig rejects").toBeInstanceOf(ConfigError);
+    expect(error?.code).toBe("CONFIG_INVALID");
+    expect(error?.message).toContain("registry.modelName:");
+  });
+});

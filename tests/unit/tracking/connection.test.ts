@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../../src/shared/errors.js";
-import { DEFAULT_RETRY, parseTrackingUri, resolveConnection } from "../../../src/tracking/connection.js";
+import {
+  blankTrackingUriWarning,
+  DEFAULT_RETRY,
+  parseTrackingUri,
+  resolveConnection,
+  trackingUriFromEnv,
+} from "../../../src/tracking/connection.js";
 import { thrownBy } from "../../helpers/expect-error.js";
 
 const configError = (fn: () => unknown) => thrownBy(fn, ConfigError);
@@ -115,5 +121,27 @@ describe("resolveConnection", () => {
       }),
     );
     expect(error.message).toContain("/no/such.pem");
+  });
+});
+
+describe("trackingUriFromEnv", () => {
+  it.each([
+    [{}, { uri: undefined, blank: false }],
+    [{ MLFLOW_TRACKING_URI: "" }, { uri: undefined, blank: true }],
+    [{ MLFLOW_TRACKING_URI: " \t" }, { uri: undefined, blank: true }],
+    [{ MLFLOW_TRACKING_URI: "http://h:1" }, { uri: "http://h:1", blank: false }],
+  ])(
+    "given %j, then the configured URI is %j (blank counts as unset, flagged for a warning)",
+    (env, expected) => {
+      expect(trackingUriFromEnv(env)).toEqual(expected);
+    },
+  );
+
+  it("the warning for a blank value names the fallback and the two ways out", () => {
+    const text = blankTrackingUriWarning("runs go to the local MLflow server at http://127.0.0.1:5000");
+    expect(text).toContain("MLFLOW_TRACKING_URI is set but empty");
+    expect(text).toContain("http://127.0.0.1:5000");
+    expect(text).toContain("Unset it");
+    expect(text).toContain("set it to your tracking server's URL");
   });
 });
