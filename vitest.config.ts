@@ -17,6 +17,8 @@ export default defineConfig({
           name: "unit",
           include: ["tests/unit/**/*.test.ts"],
           environment: "node",
+          // Seeded training twice takes ~3 s alone and more on a busy 2-core machine: not a timing test.
+          testTimeout: 30_000,
         },
       },
       {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { evaluate } from "../../../src/evaluation/metrics.js";
 import type { FeatureMatrix } from "../../../src/features/preprocessor.js";
 import { initTf } from "../../../src/models/backend.js";
@@ -55,6 +55,11 @@ const input = {
 };
 
 describe("tfjs models", () => {
+  // Every test needs a backend, whichever runs first (and with -t filters).
+  beforeAll(async () => {
+    await initTf();
+  });
+
   it("records the backend: wasm with SIMD here (tfjs-node cannot install), never silently cpu", async () => {
     const info = await initTf();
     expect(["tensorflow", "wasm"]).toContain(info.backend);
