@@ -8,9 +8,19 @@ import Fastify, {
   type FastifyRequest,
 } from "fastify";
 import type { Logger } from "../shared/logger.js";
+import { clipName, rowsToTable } from "./input.js";
 import { createMetrics, type ServiceMetrics } from "./metrics.js";
 import type { ModelHolder } from "./model-holder.js";
-import { type ParsedPayload, PayloadError, parseScoringPayload } from "./payload.js";
+import {
+  type BodyBounds,
+  CsvBodyScan,
+  JsonBodyScan,
+  type ParsedPayload,
+  PayloadError,
+  parseJsonBody,
+  parseScoringPayload,
+  readBody,
+} from "./payload.js";
 import type { PredictionLog } from "./prediction-log.js";
 import { InputValidationError, type Prediction, type Predictor } from "./predictor.js";
 
@@ -42,9 +52,8 @@ const recordsBody = {
   properties: { records: { type: "array", items: { type: "object", additionalProperties: true } } },
 };
 
-function fail(reply: FastifyReply, status: number, errorCode: string, message: string, errors?: unknown[]) {
-  return reply.code(status).send({ error_code: errorCode, message, ...(errors ? { errors } : {}) });
-}
+/** Problems listed in one 422 answer (all are counted): a body of a million bad fields answers in kilobytes. */
+const MAX_LISTED_PROBLEMS = 1000;
 
 /**
  * The prediction service: MLflow's scoring protocol on /invocations, a friendly /predict, health, model
@@ -52,10 +61,25 @@ function fail(reply: FastifyReply, status: number, errorCode: string, message: s
  */
 export async function createApp(holder: ModelHolder, options: ServeOptions = {}): Promise<ServiceApp> {
   const maxRows = options.maxBatchRows ?? 10_000;
+  const bodyLimit = options.bodyLimit ?? 10 * 1024 * 1024;
   const metrics = createMetrics();
+  /** Every error answer: {error_code, message[, errors]}, counted by route and code. */
+  const fail = (
+    reply: FastifyReply,
+    status: number,
+    errorCode: string,
+    message: string,
+    errors?: unknown[],
+  ) => {
+    metrics.errors.inc({ route: reply.request.routeOptions.url ?? "unmatched", error_code: errorCode });
+    return reply
+      .code(status)
+      .type("application/json; charset=utf-8")
+      .send({ error_code: errorCode, message, ...(errors ? { errors } : {}) });
+  };
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: false }),
-    bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
+    bodyLimit,
     genReqId: (req) => {
       const given = req.headers["x-request-id"];
       return typeof given === "string" && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
@@ -65,8 +89,30 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
     forceCloseConnections: "idle",
   });
   // MLflow's scoring server takes JSON and CSV only; anything else (text/plain included) gets 415.
-  app.removeContentTypeParser("text/plain");
-  app.addContentTypeParser(["text/csv"], { parseAs: "string" }, (_req, body, done) => done(null, body));
+  // Both are read through a scan that counts rows and values as the bytes arrive: a body of millions of tiny
+  // rows is refused without being materialised (memory per request stays near its size), and the event loop
+  // never spends more than one chunk's scan on it at a time.
+  const bounds = (): BodyBounds => ({
+    maxBytes: bodyLimit,
+    maxRows,
+    // Room for every row to carry each signature column plus as many unknown ones, twice over.
+    maxValues: (maxRows + 1) * (holder.current.model.meta.inputs.length + 2) * 2,
+  });
+  app.removeContentTypeParser(["text/plain", "application/json"]);
+  app.addContentTypeParser("application/json", (req, payload, done) => {
+    readBody(payload, new JsonBodyScan(bounds()), bodyLimit, req.headers["content-length"])
+      .then(parseJsonBody)
+      .then(
+        (body) => done(null, body),
+        (error: Error) => done(error, undefined),
+      );
+  });
+  app.addContentTypeParser("text/csv", (req, payload, done) => {
+    readBody(payload, new CsvBodyScan(bounds()), bodyLimit, req.headers["content-length"]).then(
+      (text) => done(null, text),
+      (error: Error) => done(error, undefined),
+    );
+  });
 
   const setInfo = (p: Predictor) => {
     metrics.modelInfo.reset();
@@ -92,6 +138,7 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
   app.addHook("preClose", async () => {
     closing = true;
   });
+  app.addHook("onClose", async () => metrics.close());
   app.addHook("onSend", async (_req, reply) => {
     if (closing) reply.header("connection", "close");
   });
@@ -127,8 +174,17 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
     }
   });
 
+  app.setNotFoundHandler((req, reply) =>
+    fail(
+      reply,
+      404,
+      "ENDPOINT_NOT_FOUND",
+      `No route ${req.method} ${clipName(req.url)}: the routes are listed at /docs.`,
+    ),
+  );
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {
-    if (error instanceof PayloadError) return fail(reply, error.status, error.errorCode, error.message);
+    if (error instanceof PayloadError)
+      return fail(reply, error.status, error.errorCode, error.message, error.errors);
     if (error instanceof InputValidationError)
       return fail(reply, 422, "INVALID_INPUT", error.message, error.problems);
     if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE")
@@ -143,11 +199,11 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
         reply,
         415,
         "UNSUPPORTED_MEDIA_TYPE",
-        `Content type '${req.headers["content-type"] ?? ""}' is not supported: use application/json or text/csv.`,
+        `Content type '${clipName(req.headers["content-type"] ?? "")}' is not supported: use application/json or text/csv.`,
       );
     }
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-      return fail(reply, error.statusCode, "BAD_REQUEST", error.message);
+      return fail(reply, error.statusCode, "BAD_REQUEST", error.message.slice(0, 500));
     }
     req.log.error({ err: error }, "request failed");
     return fail(
@@ -183,7 +239,23 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
         `The batch has ${payload.rows.length} rows; the limit is ${maxRows}.`,
       );
     const predictor = holder.current;
-    const predictions = predictor.predict(payload.rows, payload.mode);
+    const { table, problems, problemCount } = rowsToTable(
+      payload.rows,
+      predictor.model.meta.inputs,
+      predictor.model.preprocessor,
+      payload.mode,
+      { maxProblems: MAX_LISTED_PROBLEMS },
+    );
+    if (problemCount > 0) {
+      const listed = problemCount > problems.length ? ` (the first ${problems.length} listed)` : "";
+      throw new PayloadError(
+        422,
+        "INVALID_INPUT",
+        `${problemCount} problem${problemCount === 1 ? "" : "s"} in the input${listed}`,
+        problems,
+      );
+    }
+    const predictions = predictor.score(table);
     const version = predictor.origin.version ?? "local";
     metrics.rows.observe(payload.rows.length);
     const perClass = new Map<string, number>();
@@ -220,7 +292,7 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
       },
     },
     async (req) => {
-      const { predictor, predictions } = score(req, parseScoringPayload(req.body, contentKind(req)));
+      const { predictor, predictions } = score(req, parseScoringPayload(req.body, contentKind(req), maxRows));
       const classes = predictor.classes;
       const keys = classes.map((c) => `probability_${c}`);
       const rows = new Array(predictions.length);

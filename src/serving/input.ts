@@ -1,3 +1,4 @@
+import { isMissingField, parseNumberField } from "../data/csv-value.js";
 import type { Table } from "../data/table.js";
 import type { PreprocessorState } from "../features/preprocessor.js";
 import type { SignatureColumn } from "../registry/model-package.js";
@@ -12,6 +13,18 @@ export interface FieldProblem {
 /** How cell values arrive: typed JSON, or text (CSV) to be parsed. */
 export type InputMode = "json" | "text";
 
+/** Names longer than this are clipped wherever they are echoed back (errors, logs). */
+const NAME_ECHO_CHARS = 64;
+
+/**
+ * A column or key name as it may be echoed back in an error: names past 64 characters are cut, with their
+ * length, so a 1 MB name costs the answer ~80 bytes.
+ * @example clipName("x".repeat(1_000_000)) // "xxxx…xxxx…(1000000 chars)" (64 x's)
+ */
+export function clipName(name: string): string {
+  return name.length <= NAME_ECHO_CHARS ? name : `${name.slice(0, NAME_ECHO_CHARS)}…(${name.length} chars)`;
+}
+
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
@@ -20,20 +33,34 @@ function describe(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
+export interface RowsToTableOptions {
+  /** Columns outside the signature are ignored instead of reported (batch scoring keeps ID columns). */
+  allowExtraColumns?: boolean;
+  /** List at most this many problems (all are still counted in `problemCount`): bounds an error's size. */
+  maxProblems?: number;
+}
+
 /**
  * Checks rows against the model's input signature and builds the table the preprocessor reads.
  * Every problem is collected (never only the first): missing and unknown columns, wrong types, nulls where a
  * value is required, non-finite numbers. Unknown category values are fine: the preprocessor's unknown bucket
- * takes them.
+ * takes them. Text cells (CSV) are read by data/csv-value.ts, as training reads them: missing tokens (NA,
+ * null, …) are missing values, and only plain decimal notation is a number ("0x31", "0b1", "1_000" are not).
  */
 export function rowsToTable(
   rows: readonly Record<string, unknown>[],
   inputs: readonly SignatureColumn[],
   preprocessor: PreprocessorState,
   mode: InputMode,
-  options: { allowExtraColumns?: boolean } = {},
-): { table: Table; problems: FieldProblem[] } {
+  options: RowsToTableOptions = {},
+): { table: Table; problems: FieldProblem[]; problemCount: number } {
   const problems: FieldProblem[] = [];
+  const maxProblems = options.maxProblems ?? Number.POSITIVE_INFINITY;
+  let problemCount = 0;
+  const report = (problem: FieldProblem) => {
+    problemCount++;
+    if (problems.length < maxProblems) problems.push(problem);
+  };
   const categorical = new Set(preprocessor.categorical.map((s) => s.name));
   const known = new Set(inputs.map((c) => c.name));
   const numeric: Record<string, Float64Array> = {};
@@ -44,7 +71,7 @@ export function rowsToTable(
   }
   rows.forEach((row, r) => {
     if (row === null || typeof row !== "object" || Array.isArray(row)) {
-      problems.push({
+      report({
         row: r,
         field: "",
         problem: `each row must be an object of column → value, got ${describe(row)}`,
@@ -54,24 +81,36 @@ export function rowsToTable(
     if (!options.allowExtraColumns) {
       for (const field of Object.keys(row)) {
         if (!known.has(field))
-          problems.push({ row: r, field, problem: "unknown column (not in the model's signature)" });
+          report({
+            row: r,
+            field: clipName(field),
+            problem: "unknown column (not in the model's signature)",
+          });
       }
     }
     for (const column of inputs) {
-      let value = row[column.name];
-      if (mode === "text" && value === "") value = null;
-      if (value === undefined || value === null) {
+      const value = Object.hasOwn(row, column.name) ? row[column.name] : undefined;
+      // A CSV token meaning "no value" (NA, null, …): its trimmed text, else undefined.
+      const token =
+        mode === "text" && typeof value === "string" && isMissingField(value) ? value.trim() : undefined;
+      if (token !== undefined || value === undefined || value === null) {
         if (column.required)
-          problems.push({
+          report({
             row: r,
             field: column.name,
-            problem: value === undefined ? "missing (required)" : "null where a value is required",
+            // Worded as batch scoring words its quarantine reasons (pipelines/predict.ts).
+            problem:
+              token !== undefined
+                ? `${token === "" ? "empty" : `missing ('${token}')`} where a value is required`
+                : value === undefined
+                  ? "missing (required)"
+                  : "null where a value is required",
           });
         continue;
       }
       if (column.type === "string") {
         if (typeof value !== "string") {
-          problems.push({ row: r, field: column.name, problem: `expected a string, got ${describe(value)}` });
+          report({ row: r, field: column.name, problem: `expected a string, got ${describe(value)}` });
           continue;
         }
         if (categories[column.name] !== undefined) categories[column.name]![r] = value;
@@ -79,14 +118,21 @@ export function rowsToTable(
       }
       let number: number;
       if (typeof value === "number") number = value;
-      else if (typeof value === "string" && (mode === "text" || value === "NaN" || /infinity/i.test(value)))
-        number = value.trim() === "" ? Number.NaN : Number(value);
+      else if (typeof value === "string" && mode === "text") {
+        const parsed = parseNumberField(value);
+        if (parsed === undefined) {
+          report({ row: r, field: column.name, problem: `not a number: ${describe(value)}` });
+          continue;
+        }
+        number = parsed;
+      } else if (typeof value === "string" && (value === "NaN" || /infinity/i.test(value)))
+        number = Number(value);
       else {
-        problems.push({ row: r, field: column.name, problem: `expected a number, got ${describe(value)}` });
+        report({ row: r, field: column.name, problem: `expected a number, got ${describe(value)}` });
         continue;
       }
       if (!Number.isFinite(number)) {
-        problems.push({
+        report({
           row: r,
           field: column.name,
           problem: Number.isNaN(number) ? `not a number: ${describe(value)}` : "not a finite number",
@@ -94,7 +140,7 @@ export function rowsToTable(
         continue;
       }
       if (column.type === "long" && !Number.isInteger(number)) {
-        problems.push({ row: r, field: column.name, problem: `expected an integer, got ${number}` });
+        report({ row: r, field: column.name, problem: `expected an integer, got ${number}` });
         continue;
       }
       if (categorical.has(column.name)) categories[column.name]![r] = String(number);
@@ -111,5 +157,6 @@ export function rowsToTable(
       lines: Int32Array.from(rows, (_, i) => i),
     },
     problems,
+    problemCount,
   };
 }

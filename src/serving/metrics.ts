@@ -1,6 +1,10 @@
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
-/** The service's Prometheus metrics, on a registry of its own (no global state). */
+/**
+ * The service's Prometheus metrics, on a registry of its own (no global state). `close()` stops the
+ * event-loop monitor.
+ */
 export function createMetrics() {
   const registry = new Registry();
   const requests = new Counter({
@@ -39,7 +43,34 @@ export function createMetrics() {
     help: "Model hot swaps",
     registers: [registry],
   });
-  return { registry, requests, latency, predictions, rows, modelInfo, swaps };
+  const errors = new Counter({
+    name: "workbench_http_errors_total",
+    help: "Error answers by route and error code (BATCH_TOO_LARGE, INVALID_INPUT, ...)",
+    labelNames: ["route", "error_code"] as const,
+    registers: [registry],
+  });
+  // What a client sees as a stall: the longest time the event loop was blocked between two scrapes.
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  new Gauge({
+    name: "workbench_event_loop_delay_max_seconds",
+    help: "Longest event-loop delay since the previous scrape",
+    registers: [registry],
+    collect() {
+      this.set(loop.max / 1e9);
+      loop.reset();
+    },
+  });
+  new Gauge({
+    name: "process_resident_memory_bytes",
+    help: "Resident memory of the service process",
+    registers: [registry],
+    collect() {
+      this.set(process.memoryUsage.rss());
+    },
+  });
+  const close = () => loop.disable();
+  return { registry, requests, latency, predictions, rows, modelInfo, swaps, errors, close };
 }
 
 export type ServiceMetrics = ReturnType<typeof createMetrics>;

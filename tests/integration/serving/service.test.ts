@@ -246,7 +246,7 @@ describe("every kind of bad input gets a precise 4xx, never a 500", () => {
       "application/json",
       413,
       "BATCH_TOO_LARGE",
-      "51 rows; the limit is 50",
+      "more than 50 rows; the limit is 50",
     ],
     [
       "body over the size limit",
@@ -299,6 +299,209 @@ describe("every kind of bad input gets a precise 4xx, never a 500", () => {
   it("/predict without records → 400", async () => {
     const response = await post(base, "/predict", JSON.stringify({ rows: [ROW] }));
     expect(response).toMatchObject({ status: 400, json: { error_code: "BAD_REQUEST" } });
+  });
+});
+
+describe("hostile input (regressions of the reliability probe)", () => {
+  let roomy: string; // the defaults of `npm run serve`: 10 MB bodies, 10,000 rows per batch
+  beforeAll(async () => {
+    roomy = (await serve()).base;
+  });
+  const csv = (rows: Record<string, unknown>[], columns = COLUMNS) =>
+    `${columns.join(",")}\n${rows.map((r) => columns.map((c) => String(r[c])).join(",")).join("\n")}\n`;
+
+  it.each([
+    ["0x31", "0x31"],
+    ["0b1", "0b1"],
+    ["0o7", "0o7"],
+    ["a digit separator", "20_000"],
+  ])("a CSV number written %s → 422 naming the row and field, no predictions", async (_name, raw) => {
+    const body = csv([ROW, { ...ROW, LIMIT_BAL: raw }]);
+    const response = await post(base, "/invocations", body, "text/csv");
+    expect(response.status, JSON.stringify(response.json)).toBe(422);
+    expect(response.json.predictions).toBeUndefined();
+    expect(response.json.error_code).toBe("INVALID_INPUT");
+    expect(response.json.errors).toEqual([
+      {
+        row: 1,
+        field: "LIMIT_BAL",
+        problem: `not a number: the string "${raw}"`,
+      },
+    ]);
+  });
+
+  it("a CSV body naming a column twice (the last one would win) → 400 naming the column", async () => {
+    const columns = [...COLUMNS, "AGE"];
+    const body = `${columns.join(",")}\n${columns.map((c) => (c === "AGE" ? "24" : String(ROW[c as keyof typeof ROW]))).join(",")}\n`;
+    const response = await post(base, "/invocations", body, "text/csv");
+    expect(response.status, JSON.stringify(response.json)).toBe(400);
+    expect(response.json).toEqual({
+      error_code: "BAD_REQUEST",
+      message: "The CSV header names the column 'AGE' twice (fields 5 and 24): name each column once.",
+    });
+  });
+
+  it("dataframe_split naming a column twice → 400 naming the column", async () => {
+    const body = JSON.stringify({
+      dataframe_split: { columns: [...COLUMNS, "AGE"], data: [[...Object.values(ROW), 99]] },
+    });
+    const response = await post(base, "/invocations", body);
+    expect(response.status, JSON.stringify(response.json)).toBe(400);
+    expect(response.json.message).toBe(
+      "'dataframe_split.columns' names the column 'AGE' twice (columns[4] and columns[23]): name each column once.",
+    );
+  });
+
+  it("numbers written as strings in JSON keep the JSON rules: 422, not read as numbers", async () => {
+    const response = await post(
+      base,
+      "/invocations",
+      JSON.stringify({ dataframe_records: [{ ...ROW, AGE: "0x18" }] }),
+    );
+    expect(response.status).toBe(422);
+    expect(response.json.errors).toEqual([
+      { row: 0, field: "AGE", problem: 'expected a number, got the string "0x18"' },
+    ]);
+  });
+
+  it.each([
+    ['{"__proto__": {"x": 1}, "dataframe_records": []}', "'__proto__' (at the top level)"],
+    ['{"dataframe_records": [{"__proto__": {"polluted": true}}]}', "'__proto__' (at dataframe_records[0])"],
+    [
+      '{"inputs": {"constructor": {"prototype": {"x": 1}}}}',
+      "'constructor.prototype' (at inputs.constructor)",
+    ],
+  ])("%s → 400 naming the forbidden key, not 'not valid JSON'", async (body, where) => {
+    const response = await post(base, "/invocations", body);
+    expect(response.status, JSON.stringify(response.json)).toBe(400);
+    expect(response.json.error_code).toBe("BAD_REQUEST");
+    expect(response.json.message).toBe(
+      `The body contains the key ${where}, which could change an object's prototype: remove it (no model has such a column).`,
+    );
+  });
+
+  it("a 1 MB unknown column name is echoed back truncated, in every error that names it", async () => {
+    const name = "x".repeat(1024 * 1024);
+    const clipped = `${"x".repeat(64)}…(1048576 chars)`;
+    const unknown = { row: 0, field: clipped, problem: "unknown column (not in the model's signature)" };
+    const answers = {
+      record: await post(
+        roomy,
+        "/invocations",
+        JSON.stringify({ dataframe_records: [{ ...ROW, [name]: 1 }] }),
+      ),
+      fields: await post(roomy, "/invocations", JSON.stringify({ [name]: [ROW] })),
+      header: await post(
+        roomy,
+        "/invocations",
+        `${[...COLUMNS, name].join(",")}\n${[...Object.values(ROW), 1].join(",")}\n`,
+        "text/csv",
+      ),
+      split: await post(
+        roomy,
+        "/invocations",
+        JSON.stringify({ dataframe_split: { columns: [name, name], data: [[1, 2]] } }),
+      ),
+    };
+    // Sizes first, so that a failure does not print a megabyte.
+    for (const [kind, answer] of Object.entries(answers))
+      expect(JSON.stringify(answer.json).length, `${kind}: the answer stays small`).toBeLessThan(1000);
+    expect(answers.record).toMatchObject({ status: 422, json: { errors: [unknown] } });
+    expect(answers.header).toMatchObject({ status: 422, json: { errors: [unknown] } });
+    expect(answers.fields.status).toBe(400);
+    expect(String(answers.fields.json.message)).toContain(`received fields: ${clipped}.`);
+    expect(answers.split.status).toBe(400);
+    expect(String(answers.split.json.message)).toContain(`'${clipped}' twice`);
+  });
+
+  it.each([
+    ["GET", "/nope"],
+    ["POST", "/invocation"],
+    ["GET", "/invocations"],
+    ["DELETE", `/${"y".repeat(5000)}`],
+  ])("%s %s → 404 in the service's JSON error format", async (method, route) => {
+    const response = await fetch(`${base}${route}`, { method });
+    expect(response.status).toBe(404);
+    expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+    const json = (await response.json()) as Record<string, unknown>;
+    expect(json.error_code).toBe("ENDPOINT_NOT_FOUND");
+    expect(String(json.message)).toContain(`No route ${method} `);
+    expect(String(json.message).length).toBeLessThan(300);
+  });
+
+  it("error answers are counted by route and code; memory and event-loop delay are on /metrics", async () => {
+    await post(roomy, "/invocations", JSON.stringify({ dataframe_records: [{ ...ROW, AGE: "x" }] }));
+    await post(roomy, "/invocations", "{not json");
+    const metrics = await (await fetch(`${roomy}/metrics`)).text();
+    expect(metrics).toMatch(
+      /workbench_http_errors_total\{route="\/invocations",error_code="INVALID_INPUT"\} [1-9]/,
+    );
+    expect(metrics).toMatch(
+      /workbench_http_errors_total\{route="\/invocations",error_code="BAD_REQUEST"\} [1-9]/,
+    );
+    expect(metrics).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(metrics).toMatch(/^workbench_event_loop_delay_max_seconds [\d.e-]+$/m);
+  });
+});
+
+describe("large bodies do not stall the service", () => {
+  it("millions of tiny rows just under the body limit: 413 with the max-batch message, /ping answered meanwhile", async () => {
+    const { base: live } = await serve(); // the defaults: 10 MB bodies, 10,000 rows per batch
+    const rows = 3_300_000; // 3 bytes a row: just under 10 MB
+    const records = Buffer.from(`{"dataframe_records":[${"{},".repeat(rows - 1)}{}]}`);
+    const split = Buffer.from(`{"dataframe_split":{"columns":[],"data":[${"[],".repeat(rows - 1)}[]]}}`);
+    expect(records.length).toBeLessThan(10 * 1024 * 1024);
+    // Each body is sent in 10 parts 100 ms apart, so that all four are surely in flight together and the
+    // pings run throughout (sent at once, they would be read by the server in a few milliseconds).
+    const paced = (body: Buffer) =>
+      new ReadableStream<Uint8Array>({
+        async start(controller) {
+          const part = Math.ceil(body.length / 10);
+          for (let offset = 0; offset < body.length; offset += part) {
+            controller.enqueue(body.subarray(offset, offset + part));
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          controller.close();
+        },
+      });
+    const started = performance.now();
+    const big = [records, split, records, split].map(async (body) => {
+      const response = await fetch(`${live}/invocations`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: paced(body),
+        duplex: "half",
+      } as RequestInit);
+      const json = (await response.json()) as Record<string, unknown>;
+      return { status: response.status, json, ms: performance.now() - started };
+    });
+    let inFlight = true;
+    const all = Promise.all(big).finally(() => {
+      inFlight = false;
+    });
+    const pings: number[] = [];
+    while (inFlight) {
+      const t = performance.now();
+      expect((await fetch(`${live}/ping`)).status).toBe(200);
+      pings.push(performance.now() - t);
+    }
+    const answers = await all;
+    for (const answer of answers)
+      expect(answer).toMatchObject({
+        status: 413,
+        json: {
+          error_code: "BATCH_TOO_LARGE",
+          message: "The batch has more than 10000 rows; the limit is 10000: send it in smaller batches.",
+        },
+      });
+    // Before the fix each body blocked the event loop for seconds once it had arrived (JSON.parse, then
+    // millions of rows built), so some ping waited about as long as a whole big request took.
+    const slowestPing = Math.max(...pings);
+    const fastestBig = Math.min(...answers.map((a) => a.ms));
+    expect(
+      slowestPing,
+      `the slowest of ${pings.length} pings took ${slowestPing.toFixed(0)} ms; the first big body was answered after ${fastestBig.toFixed(0)} ms`,
+    ).toBeLessThan(fastestBig / 4);
   });
 });
 
