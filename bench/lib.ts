@@ -1,6 +1,7 @@
 // Helpers shared by the bench:* scripts.
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { symlink } from "node:fs/promises";
 import path from "node:path";
 import { projectRoot } from "../src/shared/project.js";
 
@@ -47,4 +48,34 @@ export async function collectStdout(child: ChildProcess): Promise<{ code: number
     child.once("close", resolve);
   });
   return { code, stdout };
+}
+
+/** The nearest-rank percentile `p` (0..100) of sorted latencies. */
+export function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/**
+ * Compiles the service as the Docker image does (tsconfig.build.json) into `dir`/dist, with a node_modules
+ * link beside it so that the compiled files resolve the project's packages; returns the entry script.
+ */
+export async function buildService(dir: string): Promise<string> {
+  await symlink(path.join(projectRoot(), "node_modules"), path.join(dir, "node_modules"), "dir");
+  const tsc = path.join(projectRoot(), "node_modules", "typescript", "bin", "tsc");
+  const outDir = path.join(dir, "dist");
+  const child = spawn(process.execPath, [tsc, "-p", "tsconfig.build.json", "--outDir", outDir], {
+    cwd: projectRoot(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  for (const stream of [child.stdout, child.stderr])
+    stream.setEncoding("utf8").on("data", (c: string) => (output += c));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", resolve);
+  });
+  if (code !== 0)
+    throw new Error(`tsc -p tsconfig.build.json failed (exit ${code}); try --entry tsx:\n${output}`);
+  return path.join(outDir, "scripts", "serve.js");
 }

@@ -39,7 +39,7 @@
 // and the goal (at least 5x the peer's req/s at a lower p99). Progress goes to stderr.
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
-import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -55,7 +55,16 @@ import { silentLogger } from "../src/shared/logger.js";
 import { projectRoot, venvExecutable } from "../src/shared/project.js";
 import { MlflowClient } from "../src/tracking/client.js";
 import { freePort, startLocalServer } from "../src/tracking/local-server.js";
-import { integerFlag, median, mirrorDir, progressLogger, round1, round3 } from "./lib.js";
+import {
+  buildService,
+  integerFlag,
+  median,
+  mirrorDir,
+  percentile,
+  progressLogger,
+  round1,
+  round3,
+} from "./lib.js";
 
 // autocannon ships no type declarations: the part of its API used here.
 interface AutocannonOptions {
@@ -142,10 +151,6 @@ const progress = progressLogger("bench:serve");
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Nearest-rank percentile of sorted values. */
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 /** A record of the model's inputs for row `i`: numbers everywhere but string-typed categoricals. */
 function record(table: Table, meta: ModelMeta, i: number): Record<string, number | string | null> {
@@ -207,30 +212,6 @@ async function trainModel(config: TrainConfig, dir: string, mirror: string | und
     await server.stop();
   }
   return path.join(dir, "work", "model");
-}
-
-/**
- * Compiles the service as the Docker image does (tsconfig.build.json) into `dir`/dist, with a node_modules
- * link beside it so that the compiled files resolve the project's packages; returns the entry script.
- */
-async function buildService(dir: string): Promise<string> {
-  await symlink(path.join(projectRoot(), "node_modules"), path.join(dir, "node_modules"), "dir");
-  const tsc = path.join(projectRoot(), "node_modules", "typescript", "bin", "tsc");
-  const outDir = path.join(dir, "dist");
-  const child = spawn(process.execPath, [tsc, "-p", "tsconfig.build.json", "--outDir", outDir], {
-    cwd: projectRoot(),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  for (const stream of [child.stdout, child.stderr])
-    stream.setEncoding("utf8").on("data", (c: string) => (output += c));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", resolve);
-  });
-  if (code !== 0)
-    throw new Error(`tsc -p tsconfig.build.json failed (exit ${code}); try --entry tsx:\n${output}`);
-  return path.join(outDir, "scripts", "serve.js");
 }
 
 interface Server {

@@ -25,7 +25,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { closeSync, openSync } from "node:fs";
-import { mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -40,7 +40,7 @@ import { silentLogger } from "../src/shared/logger.js";
 import { projectRoot } from "../src/shared/project.js";
 import { MlflowClient } from "../src/tracking/client.js";
 import { freePort, startLocalServer } from "../src/tracking/local-server.js";
-import { integerFlag, mirrorDir, progressLogger, round1, round3 } from "./lib.js";
+import { buildService, integerFlag, mirrorDir, percentile, progressLogger, round1, round3 } from "./lib.js";
 
 // autocannon ships no type declarations: the part of its API used here.
 interface AutocannonResult {
@@ -100,11 +100,6 @@ const MODEL_OVERRIDES = [
 const progress = progressLogger("bench:soak");
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
 /** A record of the model's inputs for row `i` (numbers; categorical columns as their integer codes). */
 function record(table: Table, inputs: readonly SignatureColumn[], i: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -151,30 +146,6 @@ async function ensureVersions(client: MlflowClient, config: string, count: numbe
     versions = await versionsOf(client);
   }
   return versions.slice(0, count);
-}
-
-/** Compiles the service as the Docker image does, into `dir`/dist; returns the entry script. */
-async function buildService(dir: string): Promise<string> {
-  await symlink(path.join(projectRoot(), "node_modules"), path.join(dir, "node_modules"), "dir");
-  const tsc = path.join(projectRoot(), "node_modules", "typescript", "bin", "tsc");
-  const child = spawn(
-    process.execPath,
-    [tsc, "-p", "tsconfig.build.json", "--outDir", path.join(dir, "dist")],
-    {
-      cwd: projectRoot(),
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let output = "";
-  for (const stream of [child.stdout, child.stderr])
-    stream.setEncoding("utf8").on("data", (c: string) => (output += c));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", resolve);
-  });
-  if (code !== 0)
-    throw new Error(`tsc -p tsconfig.build.json failed (exit ${code}); try --entry tsx:\n${output}`);
-  return path.join(dir, "dist", "scripts", "serve.js");
 }
 
 interface Service {
