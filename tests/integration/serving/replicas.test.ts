@@ -7,6 +7,7 @@ import { trainPipeline } from "../../../src/pipelines/train.js";
 import { promote, readChampion } from "../../../src/promotion/aliases.js";
 import { silentLogger } from "../../../src/shared/logger.js";
 import { projectRoot } from "../../../src/shared/project.js";
+import { CREDIT_ROW } from "../../helpers/credit-row.js";
 import { datasetMirror } from "../../helpers/datasets.js";
 import { testClient, uniqueName } from "../../helpers/mlflow.js";
 import { type ServeProcess, startServeProcess } from "../../helpers/serve-process.js";
@@ -22,31 +23,7 @@ const CLIENTS = 8;
 const replicas: ServeProcess[] = [];
 const caches: string[] = [];
 
-const ROW = {
-  LIMIT_BAL: 20000,
-  SEX: 2,
-  EDUCATION: 2,
-  MARRIAGE: 1,
-  AGE: 24,
-  PAY_0: 2,
-  PAY_2: 2,
-  PAY_3: -1,
-  PAY_4: -1,
-  PAY_5: -2,
-  PAY_6: -2,
-  BILL_AMT1: 3913,
-  BILL_AMT2: 3102,
-  BILL_AMT3: 689,
-  BILL_AMT4: 0,
-  BILL_AMT5: 0,
-  BILL_AMT6: 0,
-  PAY_AMT1: 0,
-  PAY_AMT2: 689,
-  PAY_AMT3: 0,
-  PAY_AMT4: 0,
-  PAY_AMT5: 0,
-  PAY_AMT6: 0,
-};
+const ROW = CREDIT_ROW;
 
 /** Trains a small model into the registry (a new version, @challenger) and returns its version. */
 async function train(seed: number): Promise<string> {

@@ -7,6 +7,7 @@ import { createApp } from "../../../src/serving/app.js";
 import { ModelHolder } from "../../../src/serving/model-holder.js";
 import { silentLogger } from "../../../src/shared/logger.js";
 import { projectRoot } from "../../../src/shared/project.js";
+import { CREDIT_ROW } from "../../helpers/credit-row.js";
 import { datasetMirror } from "../../helpers/datasets.js";
 import { testClient, uniqueName } from "../../helpers/mlflow.js";
 
@@ -15,31 +16,7 @@ const mirror = datasetMirror();
 const model = uniqueName("serve-model");
 const servers: FastifyInstance[] = [];
 
-const ROW = {
-  LIMIT_BAL: 20000,
-  SEX: 2,
-  EDUCATION: 2,
-  MARRIAGE: 1,
-  AGE: 24,
-  PAY_0: 2,
-  PAY_2: 2,
-  PAY_3: -1,
-  PAY_4: -1,
-  PAY_5: -2,
-  PAY_6: -2,
-  BILL_AMT1: 3913,
-  BILL_AMT2: 3102,
-  BILL_AMT3: 689,
-  BILL_AMT4: 0,
-  BILL_AMT5: 0,
-  BILL_AMT6: 0,
-  PAY_AMT1: 0,
-  PAY_AMT2: 689,
-  PAY_AMT3: 0,
-  PAY_AMT4: 0,
-  PAY_AMT5: 0,
-  PAY_AMT6: 0,
-};
+const ROW = CREDIT_ROW;
 const ROW2 = { ...ROW, LIMIT_BAL: 500000, PAY_0: -1, PAY_2: -1, AGE: 45 };
 const COLUMNS = Object.keys(ROW);
 
