@@ -199,7 +199,7 @@ async function trainModel(config: TrainConfig, dir: string, mirror: string | und
             progress(`  data: ${event.rows} rows, ${event.features} features, backend ${event.backend}`);
           if (event.type === "trial-end")
             progress(
-              `  ${event.summary.id}: ${event.summary.seconds.toFixed(1)} s, best epoch ${event.summary.bestEpoch}/${event.summary.epochs}`,
+              `  ${event.summary.id}: ${event.summary.seconds.toFixed(1)} s, best ${event.summary.unit} ${event.summary.bestIteration}/${event.summary.iterations}`,
             );
         },
       },

@@ -2,18 +2,21 @@ import cliProgress from "cli-progress";
 import type { TrainEvent } from "../pipelines/train.js";
 
 /**
- * Turns training events into progress output on stderr: a bar per candidate (epochs) on a TTY,
- * one line per candidate otherwise (CI logs stay readable).
+ * Turns training events into progress output on stderr: on a TTY one bar per running candidate (candidates
+ * train in parallel; iterations are epochs, boosting rounds or trees), otherwise one line per candidate start
+ * and end (CI logs stay readable).
  */
 export function progressReporter(stream: NodeJS.WriteStream = process.stderr): {
   onEvent: (e: TrainEvent) => void;
   stop: () => void;
 } {
   const tty = stream.isTTY === true;
-  let bar: cliProgress.SingleBar | undefined;
+  let multi: cliProgress.MultiBar | undefined;
+  const bars = new Map<string, cliProgress.SingleBar>();
   const stop = () => {
-    bar?.stop();
-    bar = undefined;
+    multi?.stop();
+    multi = undefined;
+    bars.clear();
   };
   const onEvent = (event: TrainEvent) => {
     switch (event.type) {
@@ -24,29 +27,41 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr): {
         break;
       case "trial-start":
         if (tty) {
-          bar = new cliProgress.SingleBar(
+          multi ??= new cliProgress.MultiBar(
             {
-              format: `[${event.index + 1}/${event.total}] ${event.trial.id.padEnd(12)} {bar} epoch {value}/{total} val {metric}`,
+              format: "{label} {bar} {unit} {value}/{total} val {metric}",
               stream,
               hideCursor: true,
+              clearOnComplete: false,
             },
             cliProgress.Presets.shades_classic,
           );
-          bar.start("epochs" in event.trial.params ? event.trial.params.epochs : 1, 0, { metric: "-" });
+          bars.set(
+            event.trial.id,
+            multi.create(1, 0, {
+              label: `[${event.index + 1}/${event.total}] ${event.trial.id.padEnd(16)}`,
+              unit: "",
+              metric: "-",
+            }),
+          );
         } else stream.write(`[${event.index + 1}/${event.total}] ${event.trial.id} training…\n`);
         break;
-      case "epoch":
-        bar?.update(event.record.epoch, { metric: event.record.valMetric.toFixed(4) });
+      case "iteration": {
+        const bar = bars.get(event.trial.id);
+        bar?.setTotal(event.planned);
+        bar?.update(event.record.iteration, { unit: event.unit, metric: event.record.valMetric.toFixed(4) });
         break;
+      }
       case "trial-end": {
+        const bar = bars.get(event.summary.id);
         if (bar) {
-          bar.setTotal(event.summary.epochs);
-          bar.update(event.summary.epochs);
+          bar.setTotal(event.summary.iterations);
+          bar.update(event.summary.iterations);
+          bar.stop();
         }
-        stop();
         if (!tty)
           stream.write(
-            `    done: best epoch ${event.summary.bestEpoch}/${event.summary.epochs}, ${event.summary.seconds.toFixed(1)} s\n`,
+            `    ${event.summary.id} done: best ${event.summary.unit} ${event.summary.bestIteration}/${event.summary.iterations}${event.summary.pruned ? " (pruned)" : ""}, ${event.summary.seconds.toFixed(1)} s\n`,
           );
         break;
       }

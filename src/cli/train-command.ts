@@ -13,7 +13,9 @@ import { runMain } from "./run-main.js";
 import { syncBeforeTraining } from "./sync-command.js";
 
 const USAGE = `usage: npm run train -- --config configs/<name>.yaml [--set key=value ...] [--dry-run] [--schema]
-                       [--mirror DIR] [--keep-server] [--work-dir DIR] [--offline]
+                       [--mirror DIR] [--keep-server] [--work-dir DIR] [--offline] [--workers N]
+  --workers N: candidates trained at once, each in a worker thread (default training.workers, else one per
+  core; 1 trains in-process).
   --offline (or MLFLOW_OFFLINE=true): record the runs in the local spool without contacting the tracking
   server; \`npm run sync\` delivers them later.`;
 
@@ -27,13 +29,13 @@ function offlineFromEnv(value: string | undefined): boolean {
 
 /** The table printed after training: one row per candidate, the winner marked. */
 export function candidateTable(result: TrainResult, metric: string): string {
-  const header = ["", "candidate", "kind", `val ${metric}`, "best epoch", "seconds", "run"];
+  const header = ["", "candidate", "kind", `val ${metric}`, "best iteration", "seconds", "run"];
   const rows = result.candidates.map((c) => [
     c.id === result.best.id ? "*" : "",
     c.id,
     c.kind,
     (c.validation[metric] ?? Number.NaN).toFixed(4),
-    `${c.bestEpoch}/${c.epochs}`,
+    `${c.bestIteration}/${c.iterations} ${c.unit}s${c.pruned ? " (pruned)" : ""}`,
     c.seconds.toFixed(1),
     c.runId,
   ]);
@@ -74,6 +76,7 @@ export async function trainCommand(
         "keep-server": { type: "boolean", default: false },
         "work-dir": { type: "string" },
         offline: { type: "boolean", default: false },
+        workers: { type: "string" },
         help: { type: "boolean", default: false },
       },
       strict: true,
@@ -115,8 +118,18 @@ export async function trainCommand(
     process.exitCode = 1;
     return;
   }
+  let workers: number | undefined;
+  if (values.workers !== undefined) {
+    workers = Number(values.workers);
+    if (!Number.isInteger(workers) || workers < 1) {
+      console.error(`error [CLI_USAGE]: --workers must be a positive integer (got '${values.workers}').\n${USAGE}`);
+      process.exitCode = 2;
+      return;
+    }
+  }
   const trainOptions = {
     configFile,
+    ...(workers === undefined ? {} : { workers }),
     entryPoint: defaults.entryPoint ?? "npm run train",
     ...(values.mirror === undefined ? {} : { mirror: values.mirror }),
     ...(values["work-dir"] === undefined ? {} : { workDir: values["work-dir"] }),

@@ -6,81 +6,151 @@ import { ConfigError } from "../shared/errors.js";
 import { formatIssues } from "./issues.js";
 import { applyOverrides } from "./overrides.js";
 import { promotionSchema } from "./promotion-config.js";
+import { KIND_NAMES, KINDS, type KindName } from "../models/kinds/index.js";
 
 const positiveInt = z.number().int().positive();
 const fraction = z.number().gt(0).lt(1);
 
 /** A searched value: a list to choose from, or a numeric range (log-uniform when `log`). */
-const rangeSchema = z
+export const rangeSchema = z
   .object({
     min: z.number(),
     max: z.number(),
     log: z.boolean().default(false),
     integer: z.boolean().default(false),
   })
-  .strict();
-const searchValue = z.union([z.array(z.unknown()).min(1), rangeSchema]);
-
-const logisticParams = z
-  .object({
-    learningRate: z.number().positive().default(0.01),
-    l2: z.number().min(0).default(0),
-    epochs: positiveInt.default(50),
-    batchSize: positiveInt.default(512),
-  })
-  .strict();
-
-const mlpParams = z
-  .object({
-    hiddenUnits: z.array(positiveInt).min(1).default([64, 32]),
-    activation: z.enum(["relu", "elu", "tanh", "selu", "swish"]).default("relu"),
-    dropout: z.number().min(0).lt(1).default(0.1),
-    l2: z.number().min(0).default(0),
-    batchNorm: z.boolean().default(false),
-    learningRate: z.number().positive().default(0.001),
-    epochs: positiveInt.default(50),
-    batchSize: positiveInt.default(256),
-  })
-  .strict();
-
-export type LogisticParams = z.infer<typeof logisticParams>;
-export type MlpParams = z.infer<typeof mlpParams>;
-
-export const hyperparameterSchemas = { logistic: logisticParams, mlp: mlpParams } as const;
-export type ModelKind = keyof typeof hyperparameterSchemas;
-
-const candidateSchema = z
-  .object({
-    kind: z.enum(["logistic", "mlp"]),
-    /** Fixed values for every trial of this candidate. */
-    params: z.record(z.unknown()).default({}),
-    /** Cartesian product: every combination is one trial. */
-    grid: z.record(z.array(z.unknown()).min(1)).optional(),
-    /** Seeded random search: `samples` draws from `space`. */
-    random: z
-      .object({ samples: positiveInt, space: z.record(searchValue) })
-      .strict()
-      .optional(),
-  })
   .strict()
-  .superRefine((c, ctx) => {
-    const allowed = Object.keys(hyperparameterSchemas[c.kind].shape);
-    const sections = { params: c.params, grid: c.grid ?? {}, random: c.random?.space ?? {} };
-    for (const [section, values] of Object.entries(sections)) {
-      for (const key of Object.keys(values)) {
-        if (!allowed.includes(key)) {
+  .superRefine((r, ctx) => {
+    if (!(r.max > r.min))
+      ctx.addIssue({ code: "custom", message: `max (${r.max}) must be greater than min (${r.min})` });
+    if (r.log && !(r.min > 0))
+      ctx.addIssue({ code: "custom", path: ["min"], message: "a log range needs min > 0" });
+  });
+export type SearchRange = z.infer<typeof rangeSchema>;
+
+/** Stop a search trial whose validation metric trails the median of earlier trials at the same iteration. */
+const pruneSchema = z
+  .object({
+    /** Iterations every trial runs before it can be pruned. */
+    warmup: positiveInt.default(5),
+    /** Completed trials needed before pruning starts. */
+    minTrials: positiveInt.default(3),
+  })
+  .strict();
+
+/** Tree-structured Parzen Estimator search (Optuna's / Hyperopt's TPE), sequential and seeded. */
+const tpeSchema = z
+  .object({
+    /** Trial budget. */
+    trials: positiveInt,
+    /** Random trials before the model-based ones. */
+    startup: positiveInt.default(5),
+    /** Trials suggested together (run in parallel); the suggestions never depend on the worker count. */
+    batch: positiveInt.default(2),
+    /** Share of the best trials forming the "good" density l(x). */
+    gamma: fraction.default(0.25),
+    /** Candidates drawn from l(x) to maximise l(x)/g(x). */
+    candidates: positiveInt.default(24),
+    prune: z.union([pruneSchema, z.literal(false)]).default({}),
+  })
+  .strict();
+
+/** True when a parameter's schema accepts numbers (a range can search it). */
+function isNumericParam(schema: z.ZodTypeAny | undefined): boolean {
+  let s: z.ZodTypeAny | undefined = schema;
+  while (s instanceof z.ZodDefault || s instanceof z.ZodOptional || s instanceof z.ZodNullable)
+    s = s instanceof z.ZodDefault ? s._def.innerType : s.unwrap();
+  return s instanceof z.ZodNumber;
+}
+
+/**
+ * One candidate of a kind: fixed `params`, plus at most one of a `grid` (every combination is a trial), a seeded
+ * `random` search or a `tpe` search over `space`. Every value is checked by the kind's own schema.
+ */
+function candidateSchemaFor(kind: KindName) {
+  const shape = KINDS[kind].params.shape as Record<string, z.ZodTypeAny>;
+  const keys = Object.keys(shape);
+  const each = (wrap: (s: z.ZodTypeAny) => z.ZodTypeAny) =>
+    z.object(Object.fromEntries(keys.map((k) => [k, wrap(shape[k]!).optional()]))).passthrough();
+  const space = each((s) => z.union([z.array(s).min(1), rangeSchema]));
+  return z
+    .object({
+      kind: z.literal(kind),
+      /** Fixed values for every trial of this candidate. */
+      params: each((s) => s).default({}),
+      /** Cartesian product: every combination is one trial. */
+      grid: each((s) => z.array(s).min(1)).optional(),
+      /** Seeded random search: `samples` draws from `space`. */
+      random: z.object({ samples: positiveInt, space }).strict().optional(),
+      /** Model-based search: `trials` suggestions from `space`, each a child run. */
+      tpe: tpeSchema.extend({ space }).optional(),
+    })
+    .strict();
+}
+
+/** Hyperparameters the kind does not have (naming the kinds that do), ranges over non-numeric ones, two searches. */
+function checkCandidate(c: z.infer<ReturnType<typeof candidateSchemaFor>>, ctx: z.RefinementCtx): void {
+  const kind = c.kind;
+  const shape = KINDS[kind].params.shape as Record<string, z.ZodTypeAny>;
+  const keys = Object.keys(shape);
+  {
+    const sections: [string[], Record<string, unknown> | undefined][] = [
+      [["params"], c.params],
+      [["grid"], c.grid],
+      [["random", "space"], c.random?.space],
+      [["tpe", "space"], c.tpe?.space],
+    ];
+    for (const [section, values] of sections) {
+      for (const [key, value] of Object.entries(values ?? {})) {
+        if (!keys.includes(key)) {
+          const owners = KIND_NAMES.filter((k) => k !== kind && Object.hasOwn(KINDS[k].params.shape, key));
           ctx.addIssue({
             code: "custom",
-            path: [section === "random" ? "random.space" : section, key],
-            message: `unknown hyperparameter '${key}' for ${c.kind} (known: ${allowed.join(", ")})`,
+            path: [...section, key],
+            message: `unknown hyperparameter '${key}' for ${kind}${owners.length > 0 ? ` (it belongs to ${owners.join(", ")})` : ""}; known: ${keys.join(", ")}`,
+          });
+        } else if (
+          section.length === 2 &&
+          value !== null &&
+          typeof value === "object" &&
+          !Array.isArray(value) &&
+          !isNumericParam(shape[key])
+        ) {
+          ctx.addIssue({
+            code: "custom",
+            path: [...section, key],
+            message: `'${key}' is not numeric: search it with a list of values`,
           });
         }
       }
     }
-    if (c.grid !== undefined && c.random !== undefined)
-      ctx.addIssue({ code: "custom", message: "use grid or random, not both" });
-  });
-export type CandidateSpec = z.infer<typeof candidateSchema>;
+    const searches = (["grid", "random", "tpe"] as const).filter((s) => c[s] !== undefined);
+    if (searches.length > 1)
+      ctx.addIssue({
+        code: "custom",
+        message: `use one of grid, random or tpe (got ${searches.join(" and ")})`,
+      });
+  }
+}
+
+const candidateSchema = z
+  .discriminatedUnion(
+    "kind",
+    KIND_NAMES.map((k) => candidateSchemaFor(k)) as unknown as [
+      ReturnType<typeof candidateSchemaFor>,
+      ...ReturnType<typeof candidateSchemaFor>[],
+    ],
+  )
+  .superRefine(checkCandidate);
+
+/** A configured candidate: a kind, fixed params and an optional search. */
+export interface CandidateSpec {
+  kind: KindName;
+  params: Record<string, unknown>;
+  grid?: Record<string, unknown[]>;
+  random?: { samples: number; space: Record<string, unknown[] | SearchRange> };
+  tpe?: z.infer<typeof tpeSchema> & { space: Record<string, unknown[] | SearchRange> };
+}
 
 const engineeredFeature = z.discriminatedUnion("kind", [
   z
@@ -224,7 +294,13 @@ export const trainConfigSchema = z
           .strict()
           .default({}),
         threshold: thresholdSchema.default({ strategy: "max_f1" }),
-        candidates: z.array(candidateSchema).min(1),
+        /** Candidates trained at once, each in its own worker thread; null = one per core. 1 trains in-process. */
+        workers: positiveInt.nullable().default(null),
+        candidates: z.array(candidateSchema).min(1) as unknown as z.ZodType<
+          CandidateSpec[],
+          z.ZodTypeDef,
+          unknown
+        >,
       })
       .strict(),
     registry: z
@@ -247,6 +323,21 @@ export const trainConfigSchema = z
   });
 
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
+
+/** The options every candidate's fit gets from the config (selection metric, class weights, early stopping, seed). */
+export function fitOptionsFor(config: TrainConfig): {
+  seed: number;
+  selectionMetric: string;
+  classWeight: "balanced" | "none";
+  earlyStopping: { patience: number; minDelta: number };
+} {
+  return {
+    seed: config.seed,
+    selectionMetric: config.training.selectionMetric,
+    classWeight: config.training.classWeight,
+    earlyStopping: config.training.earlyStopping,
+  };
+}
 
 /** Validates a parsed config; every problem is reported with its path. */
 export function parseTrainConfig(raw: unknown, source = "config"): TrainConfig {

@@ -7,7 +7,6 @@ import type { AcquireOptions, DatasetFile } from "../data/acquire.js";
 import type { Table } from "../data/table.js";
 import { transform } from "../features/preprocessor.js";
 import { initTf } from "../models/backend.js";
-import { predictProbabilities } from "../models/classifier.js";
 import { type AliasNames, promote, readChampion } from "../promotion/aliases.js";
 import { type GateDecision, runGate, type ScoredModel } from "../promotion/gate.js";
 import { gateMarkdown, verdictLine } from "../promotion/gate-report.js";
@@ -54,10 +53,8 @@ export interface CtResult {
 }
 
 async function scoreModel(predictor: Predictor, tables: Table[]): Promise<ScoredModel> {
-  const { network, preprocessor, meta } = predictor.model;
-  const parts = tables.map((t) =>
-    predictProbabilities(network, transform(preprocessor, t), meta.classes.length),
-  );
+  const { model, preprocessor, meta } = predictor.model;
+  const parts = tables.map((t) => model.predict(transform(preprocessor, t)));
   const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
   let offset = 0;
   for (const p of parts) {

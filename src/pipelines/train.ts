@@ -1,7 +1,6 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type * as tfl from "@tensorflow/tfjs-layers";
-import type { TrainConfig } from "../config/train-config.js";
+import { fitOptionsFor, type TrainConfig } from "../config/train-config.js";
 import type { AcquireOptions, DatasetFile } from "../data/acquire.js";
 import { featureColumns, positiveClass } from "../data/manifest.js";
 import { mlflowColumnType, splitDatasetInput } from "../data/mlflow-dataset.js";
@@ -12,10 +11,11 @@ import { calibrationCurve, prCurve, rocCurve } from "../evaluation/binary.js";
 import { type Evaluation, evaluate, higherIsBetter } from "../evaluation/metrics.js";
 import { chooseThreshold } from "../evaluation/threshold.js";
 import { initTf } from "../models/backend.js";
-import { expandCandidates, type Trial } from "../models/candidates.js";
-import { predictProbabilities } from "../models/classifier.js";
-import { type EpochRecord, trainNetwork, trainOptionsFor } from "../models/train.js";
-import { writeModelPackage } from "../registry/model-package.js";
+import type { Trial } from "../models/candidates.js";
+import { KINDS } from "../models/kinds/index.js";
+import type { FeatureImportance, IterationRecord, Model } from "../models/model.js";
+import { type TrialOutcome, trainCandidates } from "../models/search.js";
+import { PACKAGE_FORMAT_VERSION, writeModelPackage } from "../registry/model-package.js";
 import { logAndRegisterModel } from "../registry/register.js";
 import type { Logger } from "../shared/logger.js";
 import { projectRoot } from "../shared/project.js";
@@ -27,6 +27,7 @@ import { type Tracker, withRun } from "../tracking/with-run.js";
 import {
   calibrationFigure,
   confusionFigure,
+  importanceFigure,
   prFigure,
   rocFigure,
   trainingCurvesFigure,
@@ -40,8 +41,14 @@ export interface CandidateSummary {
   kind: string;
   params: Record<string, unknown>;
   runId: string;
-  bestEpoch: number;
-  epochs: number;
+  /** The iteration (epoch, boosting round, tree) whose state the model keeps. */
+  bestIteration: number;
+  /** Iterations run. */
+  iterations: number;
+  /** What one iteration is for this kind ("epoch", "round", "tree"). */
+  unit: string;
+  /** Stopped early by the search's pruning rule. */
+  pruned: boolean;
   seconds: number;
   validation: Record<string, number>;
 }
@@ -49,7 +56,7 @@ export interface CandidateSummary {
 export type TrainEvent =
   | { type: "data"; rows: number; quarantined: number; features: number; backend: string }
   | { type: "trial-start"; trial: Trial; index: number; total: number }
-  | { type: "epoch"; trial: Trial; record: EpochRecord; epochs: number }
+  | { type: "iteration"; trial: Trial; record: IterationRecord; planned: number; unit: string }
   | { type: "trial-end"; summary: CandidateSummary };
 
 export interface TrainContext {
@@ -76,6 +83,8 @@ export interface TrainOptions extends AcquireOptions {
   replayOf?: Recipe["replayOf"];
   /** Extra tags of the parent run. */
   tags?: StringMap;
+  /** Worker threads for the candidates (overrides training.workers; 1 = in-process). */
+  workers?: number;
 }
 
 export interface TrainResult {
@@ -115,8 +124,10 @@ function evaluationSections(
   data: PreparedData,
   test: Evaluation,
   testProbabilities: Float32Array,
-  history: EpochRecord[],
+  history: IterationRecord[],
+  unit: string,
   metric: string,
+  importance: FeatureImportance[] | undefined,
 ): ReportSection[] {
   const sections: ReportSection[] = [
     {
@@ -146,7 +157,18 @@ function evaluationSections(
       { heading: "Calibration (test)", figure: calibrationFigure(calibrationCurve(y, scores, 10)) },
     );
   }
-  sections.push({ heading: "Training curves", figure: trainingCurvesFigure(history, metric) });
+  sections.push({ heading: "Training curves", figure: trainingCurvesFigure(history, metric, unit) });
+  if (importance !== undefined && importance.length > 0)
+    sections.push(
+      { heading: "Feature importance (gain)", figure: importanceFigure(importance, 30) },
+      {
+        heading: "Feature importance (table)",
+        table: {
+          columns: ["feature", "gain", "share", "splits"],
+          rows: importanceRows(importance).map((r) => [r.feature, r.gain, r.share, r.splits]),
+        },
+      },
+    );
   return sections;
 }
 
@@ -174,7 +196,6 @@ export async function trainPipeline(
     backend: tf.backend,
   });
   const metric = config.training.selectionMetric;
-  const trials = expandCandidates(config.training.candidates, config.seed);
   const snapshot = options.snapshotData === false ? undefined : await snapshotVia(tracking, data.source);
   const notebook =
     options.notebook === undefined
@@ -257,64 +278,90 @@ export async function trainPipeline(
         if (notebook !== undefined)
           await parent.logArtifact(path.resolve(projectRoot(), notebook.path), "notebook");
 
-        const candidates: (CandidateSummary & { network: tfl.LayersModel; history: EpochRecord[] })[] = [];
-        for (const [index, trial] of trials.entries()) {
-          emit({ type: "trial-start", trial, index, total: trials.length });
-          const summary = await parent.child(
-            { runName: trial.id, tags: { "workbench.candidate": trial.kind } },
-            async (child) => {
-              const started = performance.now();
-              await child.logParams({ kind: trial.kind, ...flattenParams(trial.params) });
-              const trained = await trainNetwork(
-                trial,
-                {
-                  train: data.matrices.train,
-                  trainLabels: data.labels.train,
-                  validation: data.matrices.validation,
-                  validationLabels: data.labels.validation,
-                  classes: data.classes,
+        const candidates: (CandidateSummary & { model: Model; history: IterationRecord[] })[] = [];
+        const unitOf = (trial: Trial) => KINDS[trial.kind].iterationUnit;
+        const outcomes = await trainCandidates(
+          config.training.candidates,
+          {
+            train: data.matrices.train,
+            trainLabels: data.labels.train,
+            validation: data.matrices.validation,
+            validationLabels: data.labels.validation,
+            classes: data.classes,
+          },
+          { ...fitOptionsFor(config), workers: options.workers ?? config.training.workers ?? undefined },
+          {
+            onTrialStart: (trial, index, total) => emit({ type: "trial-start", trial, index, total }),
+            onIteration: (trial, record, planned) =>
+              emit({ type: "iteration", trial, record, planned, unit: unitOf(trial) }),
+            around: (trial, fit) =>
+              parent.child(
+                { runName: trial.id, tags: { "workbench.candidate": trial.kind } },
+                async (child): Promise<TrialOutcome> => {
+                  await child.logParams({ kind: trial.kind, ...flattenParams(trial.params) });
+                  const outcome = await fit();
+                  const { result, model } = outcome;
+                  const summaryOf = model.summary();
+                  await child.logBatch({
+                    metrics: [
+                      ...result.history.flatMap((h) => [
+                        { key: "train_loss", value: h.loss, step: h.iteration },
+                        { key: "val_loss_by_iteration", value: h.valLoss, step: h.iteration },
+                        { key: `val_${metric}_by_iteration`, value: h.valMetric, step: h.iteration },
+                      ]),
+                      ...prefixed("val", outcome.validation),
+                      { key: "best_iteration", value: result.bestIteration },
+                      { key: "iterations", value: result.history.length },
+                      { key: "train_seconds", value: outcome.seconds },
+                      ...Object.entries(summaryOf)
+                        .filter((e): e is [string, number] => typeof e[1] === "number")
+                        .map(([k, v]) => ({ key: `model_${k}`, value: v })),
+                    ].filter((m) => Number.isFinite(m.value)),
+                  });
+                  await child.setTags({
+                    "workbench.iteration_unit": unitOf(trial),
+                    "workbench.pruned": String(result.pruned),
+                    ...Object.fromEntries(
+                      Object.entries(summaryOf)
+                        .filter((e) => typeof e[1] !== "number")
+                        .map(([k, v]) => [`workbench.model.${k}`, String(v)]),
+                    ),
+                  });
+                  const importance = model.importance?.();
+                  if (importance !== undefined && importance.length > 0) {
+                    const file = path.join(work, `importance-${trial.id}`, "feature_importance.json");
+                    await mkdir(path.dirname(file), { recursive: true });
+                    const rows = importanceRows(importance);
+                    await writeFile(
+                      file,
+                      `${JSON.stringify({ columns: ["feature", "gain", "share", "splits"], data: rows.map((r) => [r.feature, r.gain, r.share, r.splits]) })}\n`,
+                    );
+                    await child.logArtifact(file, "importance");
+                  }
+                  candidates.push({
+                    id: trial.id,
+                    kind: trial.kind,
+                    params: trial.params,
+                    runId: child.runId,
+                    bestIteration: result.bestIteration,
+                    iterations: result.history.length,
+                    unit: unitOf(trial),
+                    pruned: result.pruned,
+                    seconds: outcome.seconds,
+                    validation: outcome.validation,
+                    model,
+                    history: result.history,
+                  });
+                  const { model: _m, history: _h, ...plain } = candidates[candidates.length - 1]!;
+                  emit({ type: "trial-end", summary: plain });
+                  return outcome;
                 },
-                {
-                  ...trainOptionsFor(config),
-                  onEpoch: (record, epochs) => emit({ type: "epoch", trial, record, epochs }),
-                },
-              );
-              const validation = evaluate(
-                data.labels.validation,
-                predictProbabilities(trained.model, data.matrices.validation, data.classes.length),
-                data.classes,
-              ).metrics;
-              const seconds = (performance.now() - started) / 1000;
-              await child.logBatch({
-                metrics: [
-                  ...trained.history.flatMap((h) => [
-                    { key: "train_loss", value: h.loss, step: h.epoch },
-                    { key: "val_loss", value: h.valLoss, step: h.epoch },
-                    { key: `val_${metric}_by_epoch`, value: h.valMetric, step: h.epoch },
-                  ]),
-                  ...prefixed("val", validation),
-                  { key: "best_epoch", value: trained.bestEpoch },
-                  { key: "train_seconds", value: seconds },
-                ],
-              });
-              return {
-                id: trial.id,
-                kind: trial.kind,
-                params: trial.params,
-                runId: child.runId,
-                bestEpoch: trained.bestEpoch,
-                epochs: trained.history.length,
-                seconds,
-                validation,
-                network: trained.model,
-                history: trained.history,
-              };
-            },
-          );
-          const { network: _n, history: _h, ...plain } = summary;
-          emit({ type: "trial-end", summary: plain });
-          candidates.push(summary);
-        }
+              ),
+          },
+        );
+        // Trial order (ids), not completion order.
+        const order = new Map(outcomes.map((o, i) => [o.trial.id, i]));
+        candidates.sort((x, y) => order.get(x.id)! - order.get(y.id)!);
 
         const better = higherIsBetter(metric);
         const best = candidates.reduce((a, b) => {
@@ -324,9 +371,9 @@ export async function trainPipeline(
         });
         const k = data.classes.length;
         const probabilities = {
-          validation: predictProbabilities(best.network, data.matrices.validation, k),
-          test: predictProbabilities(best.network, data.matrices.test, k),
-          holdout: predictProbabilities(best.network, data.matrices.holdout, k),
+          validation: best.model.predict(data.matrices.validation),
+          test: best.model.predict(data.matrices.test),
+          holdout: best.model.predict(data.matrices.holdout),
         };
         const threshold =
           k === 2
@@ -367,20 +414,29 @@ export async function trainPipeline(
         await writeHtmlReport(
           path.join(work, "plots", "evaluation.html"),
           `${config.name}: ${best.id} (best of ${candidates.length})`,
-          evaluationSections(best.id, data, evaluations.test, probabilities.test, best.history, metric),
+          evaluationSections(
+            best.id,
+            data,
+            evaluations.test,
+            probabilities.test,
+            best.history,
+            best.unit,
+            metric,
+            best.model.importance?.(),
+          ),
         );
         await parent.logArtifact(path.join(work, "plots", "evaluation.html"), "plots");
 
         const packageDir = path.join(work, "model");
         const features = featureColumns(data.manifest);
         await writeModelPackage(packageDir, {
-          network: best.network,
+          model: best.model,
           preprocessor: data.preprocessor,
           example: Array.from({ length: Math.min(3, data.splits.holdout.rowCount) }, (_, i) =>
             rowRecord(data.splits.holdout, i),
           ),
           meta: {
-            formatVersion: 1,
+            formatVersion: PACKAGE_FORMAT_VERSION,
             name: config.registry.modelName,
             kind: best.kind,
             params: best.params,
@@ -415,9 +471,9 @@ export async function trainPipeline(
           },
           description: `${best.id} from ${config.name}: test ${metric} ${(evaluations.test.metrics[metric] ?? Number.NaN).toFixed(4)}`,
         });
-        for (const c of candidates) c.network.dispose();
+        for (const c of candidates) c.model.dispose();
         logger.info({ version: registration.version, model: config.registry.modelName }, "model registered");
-        const summaries = candidates.map(({ network: _n, history: _h, ...rest }) => rest);
+        const summaries = candidates.map(({ model: _m, history: _h, ...rest }) => rest);
         return {
           experimentId: parent.experimentId,
           runId: parent.runId,
@@ -454,6 +510,16 @@ export async function trainPipeline(
     if (context.tracking === undefined) tracking.close();
     if (options.workDir === undefined) await rm(work, { recursive: true, force: true });
   }
+}
+
+/** Importance rows sorted by gain, with each feature's share of the total gain. */
+function importanceRows(
+  importance: FeatureImportance[],
+): { feature: string; gain: number; share: number; splits: number }[] {
+  const total = importance.reduce((a, f) => a + f.gain, 0);
+  return [...importance]
+    .sort((a, b) => b.gain - a.gain)
+    .map((f) => ({ feature: f.feature, gain: f.gain, share: total > 0 ? f.gain / total : 0, splits: f.splits }));
 }
 
 const SNAPSHOT_ROOT = "mlflow-artifacts:/workbench-data";

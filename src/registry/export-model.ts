@@ -1,6 +1,5 @@
 import { cp, mkdir, rm } from "node:fs/promises";
 import path from "node:path";
-import { initTf } from "../models/backend.js";
 import { loadPredictor } from "../serving/model-source.js";
 import type { MlflowClient } from "../tracking/client.js";
 
@@ -13,13 +12,11 @@ export async function exportModel(
   uri: string,
   out: string,
 ): Promise<{ name: string; version: string | undefined; dir: string }> {
-  // Loading builds the network, which needs a TensorFlow.js backend.
-  await initTf();
   const predictor = await loadPredictor(uri, client);
   try {
     await mkdir(out, { recursive: true });
     if (path.resolve(predictor.model.dir) !== path.resolve(out)) {
-      for (const entry of ["tfjs", "preprocessor.json", "model-meta.json", "MLmodel", "input_example.json"])
+      for (const entry of ["tfjs", "estimator", "preprocessor.json", "model-meta.json", "MLmodel", "input_example.json"])
         await rm(path.join(out, entry), { recursive: true, force: true });
       await cp(predictor.model.dir, out, { recursive: true });
     }

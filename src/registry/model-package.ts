@@ -1,15 +1,21 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import * as tfl from "@tensorflow/tfjs-layers";
 import { stringify } from "yaml";
 import { z } from "zod";
 import type { PreprocessorState } from "../features/preprocessor.js";
-import { fileIO } from "../models/file-io.js";
+import { KIND_NAMES, modelKind } from "../models/kinds/index.js";
+import type { Model } from "../models/model.js";
 import { WorkbenchError } from "../shared/errors.js";
 
 /** The flavor name this project's loader answers to in MLmodel files. */
 export const FLAVOR = "tfjs_workbench";
-export const PACKAGE_FORMAT_VERSION = 1;
+/**
+ * 2: any kind; the kind's own files in estimator/ (model-meta.json names the kind).
+ * 1: written before the Model seam: logistic or mlp networks only, in tfjs/. Still loaded.
+ */
+export const PACKAGE_FORMAT_VERSION = 2;
+/** Where each format keeps the kind's files. */
+const MODEL_DIRS: Record<number, string> = { 1: "tfjs", 2: "estimator" };
 
 export interface SignatureColumn {
   name: string;
@@ -37,7 +43,7 @@ export interface ModelMeta {
 }
 
 const metaSchema = z.object({
-  formatVersion: z.literal(PACKAGE_FORMAT_VERSION),
+  formatVersion: z.number().int(),
   name: z.string(),
   kind: z.string(),
   params: z.record(z.unknown()),
@@ -56,7 +62,7 @@ const metaSchema = z.object({
 });
 
 export interface PackagedModel {
-  network: tfl.LayersModel;
+  model: Model;
   preprocessor: PreprocessorState;
   meta: ModelMeta;
   dir: string;
@@ -74,7 +80,8 @@ function mlmodelDocument(meta: ModelMeta): Record<string, unknown> {
       [FLAVOR]: {
         loader_module: "tfjs-mlops-workbench/src/registry/model-package",
         format_version: PACKAGE_FORMAT_VERSION,
-        model_dir: "tfjs",
+        kind: meta.kind,
+        model_dir: MODEL_DIRS[PACKAGE_FORMAT_VERSION],
         preprocessor: "preprocessor.json",
         meta: "model-meta.json",
         tfjs_version: "4.22.0",
@@ -91,18 +98,23 @@ function mlmodelDocument(meta: ModelMeta): Record<string, unknown> {
   };
 }
 
-/** Writes the model package directory: tfjs/ (model.json + weights.bin), preprocessor, meta, MLmodel, input example. */
+/** Writes the model package directory: estimator/ (the kind's files), preprocessor, meta, MLmodel, input example. */
 export async function writeModelPackage(
   dir: string,
   model: {
-    network: tfl.LayersModel;
+    model: Model;
     preprocessor: PreprocessorState;
     meta: ModelMeta;
     example: Record<string, unknown>[];
   },
 ): Promise<string> {
+  if (model.meta.formatVersion !== PACKAGE_FORMAT_VERSION)
+    throw new WorkbenchError(
+      "MODEL_PACKAGE_INVALID",
+      `This code writes format ${PACKAGE_FORMAT_VERSION} packages (got formatVersion ${model.meta.formatVersion}).`,
+    );
   await mkdir(dir, { recursive: true });
-  await model.network.save(fileIO(path.join(dir, "tfjs")));
+  await model.model.save(path.join(dir, MODEL_DIRS[PACKAGE_FORMAT_VERSION]!));
   await writeFile(path.join(dir, "preprocessor.json"), `${JSON.stringify(model.preprocessor, null, 2)}\n`);
   await writeFile(path.join(dir, "model-meta.json"), `${JSON.stringify(model.meta, null, 2)}\n`);
   await writeFile(path.join(dir, "MLmodel"), stringify(mlmodelDocument(model.meta)));
@@ -139,6 +151,34 @@ export async function loadModelPackage(dir: string): Promise<PackagedModel> {
       `${dir}/model-meta.json is invalid: ${meta.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
     );
   }
-  const network = await tfl.loadLayersModel(fileIO(path.join(dir, "tfjs")));
-  return { network, preprocessor, meta: meta.data as ModelMeta, dir };
+  const { formatVersion, kind } = meta.data;
+  if (formatVersion > PACKAGE_FORMAT_VERSION || MODEL_DIRS[formatVersion] === undefined)
+    throw new WorkbenchError(
+      "MODEL_PACKAGE_FORMAT_UNSUPPORTED",
+      `${dir} is a format ${formatVersion} model package; this version of the workbench reads formats 1 to ${PACKAGE_FORMAT_VERSION}. Update the workbench (or export the model again with this version).`,
+      { details: { formatVersion, supported: PACKAGE_FORMAT_VERSION } },
+    );
+  if (formatVersion === 1 && kind !== "logistic" && kind !== "mlp")
+    throw new WorkbenchError(
+      "MODEL_PACKAGE_INVALID",
+      `${dir}/model-meta.json: format 1 packages hold logistic or mlp networks, not '${kind}'.`,
+    );
+  if (!(KIND_NAMES as readonly string[]).includes(kind))
+    throw new WorkbenchError(
+      "MODEL_KIND_UNKNOWN",
+      `${dir} holds a model of kind '${kind}', which this version of the workbench does not know (known: ${KIND_NAMES.join(", ")}).`,
+      { details: { kind } },
+    );
+  const spec = modelKind(kind);
+  const params = spec.params.safeParse(meta.data.params);
+  if (!params.success)
+    throw new WorkbenchError(
+      "MODEL_PACKAGE_INVALID",
+      `${dir}/model-meta.json: params do not fit kind ${kind}: ${params.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
+  const model = await spec.load(path.join(dir, MODEL_DIRS[formatVersion]!), params.data, {
+    featureNames: meta.data.featureNames,
+    classes: meta.data.classes,
+  });
+  return { model, preprocessor, meta: meta.data as ModelMeta, dir };
 }

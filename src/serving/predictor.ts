@@ -1,6 +1,5 @@
 import type { Table } from "../data/table.js";
 import { transform } from "../features/preprocessor.js";
-import { predictProbabilities } from "../models/classifier.js";
 import type { PackagedModel } from "../registry/model-package.js";
 import { type FieldProblem, type InputMode, rowsToTable } from "./input.js";
 
@@ -61,16 +60,16 @@ export class Predictor {
 
   /** Scores a validated table. */
   score(table: Table): Prediction[] {
-    const { meta, preprocessor, network } = this.model;
+    const { meta, preprocessor, model } = this.model;
     const rows = { length: table.rowCount };
     const k = meta.classes.length;
     this.inFlight++;
     let probabilities: Float32Array;
     try {
-      probabilities = predictProbabilities(network, transform(preprocessor, table), k);
+      probabilities = model.predict(transform(preprocessor, table));
     } finally {
       this.inFlight--;
-      if (this.retired && this.inFlight === 0) network.dispose();
+      if (this.retired && this.inFlight === 0) model.dispose();
     }
     const out: Prediction[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
@@ -89,9 +88,9 @@ export class Predictor {
     return out;
   }
 
-  /** Frees the network once no request uses it (after a hot swap). */
+  /** Frees the model once no request uses it (after a hot swap). */
   retire(): void {
     this.retired = true;
-    if (this.inFlight === 0) this.model.network.dispose();
+    if (this.inFlight === 0) this.model.model.dispose();
   }
 }

@@ -119,11 +119,13 @@ export function calibrationFigure(curve: {
   };
 }
 
+/** Loss and the validation metric per iteration (epochs, boosting rounds or trees: `unit`). */
 export function trainingCurvesFigure(
-  history: { epoch: number; loss: number; valLoss: number; valMetric: number }[],
+  history: { iteration: number; loss: number; valLoss: number; valMetric: number }[],
   metric: string,
+  unit = "epoch",
 ): Figure {
-  const epochs = history.map((h) => h.epoch);
+  const epochs = history.map((h) => h.iteration);
   return {
     data: [
       { type: "scatter", mode: "lines", name: "train loss", x: epochs, y: history.map((h) => h.loss) },
@@ -144,9 +146,30 @@ export function trainingCurvesFigure(
       },
     ],
     layout: base("Training curves", {
-      xaxis: { title: { text: "epoch" } },
+      xaxis: { title: { text: unit } },
       yaxis: { title: { text: "loss" } },
       yaxis2: { title: { text: metric }, overlaying: "y", side: "right" },
+    }),
+  };
+}
+
+/** The `top` features by total split gain, as horizontal bars (largest on top). */
+export function importanceFigure(importance: { feature: string; gain: number }[], top = 30): Figure {
+  const total = importance.reduce((a, f) => a + f.gain, 0);
+  const rows = [...importance].sort((a, b) => b.gain - a.gain).slice(0, top).reverse();
+  return {
+    data: [
+      {
+        type: "bar",
+        orientation: "h",
+        x: rows.map((r) => (total > 0 ? r.gain / total : 0)),
+        y: rows.map((r) => r.feature),
+      },
+    ],
+    layout: base(`Feature importance (share of total gain, top ${rows.length})`, {
+      xaxis: { title: { text: "share of gain" }, tickformat: ".0%" },
+      yaxis: { type: "category", automargin: true },
+      height: Math.max(320, 22 * rows.length + 120),
     }),
   };
 }

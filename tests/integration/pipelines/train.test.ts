@@ -7,7 +7,6 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import { loadTrainConfig } from "../../../src/config/train-config.js";
 import { evaluate } from "../../../src/evaluation/metrics.js";
 import { transform } from "../../../src/features/preprocessor.js";
-import { predictProbabilities } from "../../../src/models/classifier.js";
 import { prepareData } from "../../../src/pipelines/prepare-data.js";
 import { trainPipeline } from "../../../src/pipelines/train.js";
 import { loadModelPackage } from "../../../src/registry/model-package.js";
@@ -153,7 +152,7 @@ describe("training pipeline end to end against a real MLflow server", () => {
         kind: result.best.kind,
       });
       const data = await prepareData(config, { ...(mirror ? { mirror } : {}) });
-      const holdout = predictProbabilities(pkg.network, transform(pkg.preprocessor, data.splits.holdout), 2);
+      const holdout = pkg.model.predict(transform(pkg.preprocessor, data.splits.holdout));
       expect(
         evaluate(data.labels.holdout, holdout, data.classes, result.threshold).metrics.roc_auc,
       ).toBeCloseTo(result.metrics.holdout.roc_auc!, 6);

@@ -95,7 +95,7 @@ describe("the served-model cache's integrity check", () => {
     const rows = headRows(trainedB.evaluationSplits.test, 20);
     const first = await loadPredictor(`models:/${name}/1`, clientB);
     const expected = first.score(rows).map((p) => p.probabilities);
-    const weights = path.join(first.model.dir, "tfjs", "weights.bin");
+    const weights = path.join(first.model.dir, "estimator", "weights.bin");
 
     const bytes = await readFile(weights);
     await writeFile(

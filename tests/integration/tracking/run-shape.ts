@@ -5,10 +5,14 @@ import type { MlflowClient } from "../../../src/tracking/client.js";
 import { collect } from "../../../src/tracking/paginate.js";
 import { uniqueName } from "../../helpers/mlflow.js";
 
-/** A 2,000-row credit-default slice, two candidates of two epochs: small enough to interrupt on cue. */
+/**
+ * A 2,000-row credit-default slice, two candidates of two epochs: small enough to interrupt on cue. One worker:
+ * the candidates train one after the other, so "during the second candidate" is a well-defined moment.
+ */
 export async function smallTrainConfig(prefix: string) {
   return loadTrainConfig(path.join(projectRoot(), "configs", "credit-default.yaml"), [
     "data.limit=2000",
+    "training.workers=1",
     `experiment=${uniqueName(prefix)}`,
     `registry.modelName=${uniqueName(prefix)}`,
     "training.candidates=[{kind: logistic, params: {epochs: 2, batchSize: 256}}, {kind: mlp, params: {epochs: 2, hiddenUnits: [8]}}]",

@@ -91,8 +91,8 @@ describe("the tracking server lost mid-training and restarted", () => {
         logger: silentLogger(),
         onEvent: (event) => {
           if (event.type === "trial-start") trial = event.index;
-          if (event.type === "epoch" && trial === 1 && killedAt === undefined) {
-            killedAt = `${event.trial.id} epoch ${event.record.epoch}`;
+          if (event.type === "iteration" && trial === 1 && killedAt === undefined) {
+            killedAt = `${event.trial.id} epoch ${event.record.iteration}`;
             killServer();
           }
         },

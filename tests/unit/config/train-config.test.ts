@@ -67,17 +67,68 @@ describe("training config", () => {
     const unknownKind = configError(() =>
       parseTrainConfig({ ...minimal, training: { candidates: [{ kind: "xgboost" }] } }),
     );
-    expect(unknownKind.message).toContain("training.candidates.0.kind: Invalid enum value");
+    expect(unknownKind.message).toContain(
+      "training.candidates.0.kind: Invalid discriminator value. Expected 'logistic' | 'mlp' | 'gbdt' | 'random-forest' | 'decision-tree' | 'knn' | 'linear-svm'",
+    );
   });
 
-  it("given an invalid hyperparameter value, then expansion names the candidate and the field", () => {
-    const config = parseTrainConfig({
-      ...minimal,
-      training: { candidates: [{ kind: "mlp", grid: { dropout: [0.1, 1.5] } }] },
-    });
-    const error = configError(() => expandCandidates(config.training.candidates, 1));
-    expect(error.message).toContain("training.candidates.0 (mlp), trial 2");
-    expect(error.message).toContain("dropout: Number must be less than 1");
+  it("given a hyperparameter of another kind, then the error names the kinds it belongs to and the known ones", () => {
+    const error = configError(() =>
+      parseTrainConfig({
+        ...minimal,
+        training: { candidates: [{ kind: "logistic", params: { hiddenUnits: [8] } }] },
+      }),
+    );
+    expect(error.message).toContain(
+      "training.candidates.0.params.hiddenUnits: unknown hyperparameter 'hiddenUnits' for logistic (it belongs to mlp); known: learningRate, l2, epochs, batchSize",
+    );
+  });
+
+  it("given an invalid value anywhere in params, grid or a search space, then the config names the exact field", () => {
+    const grid = configError(() =>
+      parseTrainConfig({
+        ...minimal,
+        training: { candidates: [{ kind: "mlp", grid: { dropout: [0.1, 1.5] } }] },
+      }),
+    );
+    expect(grid.message).toContain("training.candidates.0.grid.dropout.1: Number must be less than 1");
+    const fixed = configError(() =>
+      parseTrainConfig({ ...minimal, training: { candidates: [{ kind: "mlp", params: { epochs: 0 } }] } }),
+    );
+    expect(fixed.message).toContain("training.candidates.0.params.epochs: Number must be greater than 0");
+    const range = configError(() =>
+      parseTrainConfig({
+        ...minimal,
+        training: {
+          candidates: [
+            {
+              kind: "mlp",
+              tpe: {
+                trials: 4,
+                space: { activation: { min: 0, max: 1 }, l2: { min: 0, max: 1, log: true } },
+              },
+            },
+          ],
+        },
+      }),
+    );
+    expect(range.message).toContain(
+      "training.candidates.0.tpe.space.activation: 'activation' is not numeric: search it with a list of values",
+    );
+    expect(range.message).toContain("training.candidates.0.tpe.space.l2.min: a log range needs min > 0");
+    const two = configError(() =>
+      parseTrainConfig({
+        ...minimal,
+        training: {
+          candidates: [
+            { kind: "mlp", grid: { dropout: [0.1] }, random: { samples: 2, space: { dropout: [0.2] } } },
+          ],
+        },
+      }),
+    );
+    expect(two.message).toContain(
+      "training.candidates.0: use one of grid, random or tpe (got grid and random)",
+    );
   });
 
   it("--set overrides nested values, array items and nulls, parsed as YAML", async () => {
@@ -133,7 +184,7 @@ describe("training config", () => {
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
     for (const t of a)
-      expect(t.kind === "mlp" && t.params.learningRate >= 1e-4 && t.params.learningRate <= 1e-2).toBe(true);
+      expect(t.kind === "mlp" && (t.params.learningRate as number) >= 1e-4 && (t.params.learningRate as number) <= 1e-2).toBe(true);
   });
 
   it("--schema: the JSON Schema describes the config", () => {
@@ -146,6 +197,48 @@ describe("training config", () => {
     expect(schema.definitions.TrainConfig.required).toEqual(
       expect.arrayContaining(["name", "dataset", "training", "registry"]),
     );
+  });
+
+  it("--schema documents every kind's hyperparameters under its own kind", () => {
+    const text = JSON.stringify(trainConfigJsonSchema());
+    const schema = JSON.parse(text) as {
+      definitions: {
+        TrainConfig: {
+          properties: {
+            training: {
+              properties: {
+                candidates: {
+                  items: {
+                    anyOf: {
+                      properties: {
+                        kind: { const: string };
+                        params: { properties: Record<string, unknown> };
+                      };
+                    }[];
+                  };
+                };
+              };
+            };
+          };
+        };
+      };
+    };
+    const variants = schema.definitions.TrainConfig.properties.training.properties.candidates.items.anyOf;
+    const byKind = Object.fromEntries(
+      variants.map((v) => [v.properties.kind.const, Object.keys(v.properties.params.properties)]),
+    );
+    expect(Object.keys(byKind)).toEqual([
+      "logistic",
+      "mlp",
+      "gbdt",
+      "random-forest",
+      "decision-tree",
+      "knn",
+      "linear-svm",
+    ]);
+    expect(byKind.mlp).toEqual(expect.arrayContaining(["hiddenUnits", "dropout", "epochs"]));
+    expect(byKind.logistic).not.toContain("hiddenUnits");
+    for (const [kind, params] of Object.entries(byKind)) expect(params.length, kind).toBeGreaterThan(0);
   });
 });
 

@@ -1,0 +1,116 @@
+// The Model seam: every model family (networks, boosted trees, forests, kNN, SVM) behind one interface.
+// A kind lives in one file under src/models/kinds/ and is listed in the kinds table (kinds/index.ts);
+// nothing outside src/models/kinds/ knows which kind it is holding.
+import type { z } from "zod";
+import type { FeatureMatrix } from "../features/preprocessor.js";
+
+/** One step of training: an epoch for networks, a boosting round for gbdt, a tree for forests. */
+export interface IterationRecord {
+  /** 1-based. */
+  iteration: number;
+  /** Training loss after this iteration (NaN when the kind has none). */
+  loss: number;
+  /** Validation loss (log-loss for probabilistic kinds). */
+  valLoss: number;
+  /** The selection metric on validation. */
+  valMetric: number;
+  /** Wall time of this iteration, validation scoring included. */
+  seconds: number;
+}
+
+/** Training data: preprocessed, dense, row-major; labels are class indices into `classes`. */
+export interface FitData {
+  train: FeatureMatrix;
+  trainLabels: Int32Array;
+  validation: FeatureMatrix;
+  validationLabels: Int32Array;
+  classes: string[];
+}
+
+export interface FitOptions {
+  /** The trial's own seed (already derived from the config seed and the trial id). */
+  seed: number;
+  selectionMetric: string;
+  classWeight: "balanced" | "none";
+  /** Stop after `patience` iterations without an improvement of `minDelta`; the best iteration is kept. */
+  earlyStopping: { patience: number; minDelta: number };
+  /** Called after every iteration with the planned number of iterations. */
+  onIteration?: (record: IterationRecord, planned: number) => void;
+  /** Asked after every iteration: true stops training (a hopeless search trial); the best iteration is kept. */
+  shouldStop?: (record: IterationRecord) => boolean;
+}
+
+export interface FitResult {
+  history: IterationRecord[];
+  /** The iteration whose state the model keeps (early stopping restores it). */
+  bestIteration: number;
+  /** Training ended before the planned iterations because validation stopped improving. */
+  stoppedEarly: boolean;
+  /** Training was stopped by `shouldStop`. */
+  pruned: boolean;
+}
+
+/** Gain-based importance of one input feature (tree kinds). */
+export interface FeatureImportance {
+  feature: string;
+  /** Total loss reduction of the splits on this feature. */
+  gain: number;
+  /** Number of splits on this feature. */
+  splits: number;
+}
+
+/** What a model is built for: the preprocessed feature columns and the classes. */
+export interface ModelShape {
+  featureNames: string[];
+  classes: string[];
+}
+
+/** A trained (or to-be-trained) model of one kind. */
+export interface Model {
+  readonly kind: string;
+  /** Trains in place. Called once per model. */
+  fit(data: FitData, options: FitOptions): Promise<FitResult>;
+  /** Class probabilities, rows × classes, row-major (binary tasks too: [p(class 0), p(class 1)] per row). */
+  predict(x: FeatureMatrix): Float32Array;
+  /** Writes everything `load` needs into `dir` (created if missing). */
+  save(dir: string): Promise<void>;
+  /** Frees native or WebAssembly memory; the model is unusable afterwards. */
+  dispose(): void;
+  /** A JSON-safe summary: the size of what was learned (trees, leaves, parameters, support rows …). */
+  summary(): Record<string, number | string | boolean>;
+  /** Gain-based feature importance, for kinds that have one. */
+  importance?(): FeatureImportance[];
+}
+
+/** The data a kind checks its hyperparameters against before training (e.g. k ≤ training rows). */
+export interface DataFacts {
+  rows: number;
+  cols: number;
+  classes: number;
+}
+
+/** One model family: its hyperparameters, how to build, train and load it. */
+export interface ModelKind<S extends z.AnyZodObject = z.AnyZodObject> {
+  readonly kind: string;
+  /** One line for `--schema` and the README. */
+  readonly description: string;
+  /** What one iteration is called in progress output and charts ("epoch", "round", "tree"). */
+  readonly iterationUnit: string;
+  /** Hyperparameters with defaults; `.strict()`, so a parameter of another kind is refused by name. */
+  readonly params: S;
+  /**
+   * Problems of these hyperparameters on this data, as `[param, message]` pairs (empty when fine), e.g.
+   * k larger than the training set. Checked before any training starts.
+   */
+  checkData?(params: z.output<S>, facts: DataFacts): [string, string][];
+  /** The planned number of iterations (epochs, rounds, trees) for progress output. */
+  plannedIterations(params: z.output<S>): number;
+  create(params: z.output<S>, shape: ModelShape): Promise<Model>;
+  /** Loads what `Model.save` wrote. */
+  load(dir: string, params: z.output<S>, shape: ModelShape): Promise<Model>;
+}
+
+/** Identity helper that keeps a kind's parameter type while listing it in the table. */
+export function defineKind<S extends z.AnyZodObject>(kind: ModelKind<S>): ModelKind<S> {
+  return kind;
+}
