@@ -1,0 +1,49 @@
+// Histogram gradient-boosted trees in TypeScript (the engine is src/models/trees/: binning, histograms with
+// subtraction, best-first growth, boosting). One iteration = one boosting round.
+import { z } from "zod";
+import { defineKind } from "../model.js";
+import { trainGbdt } from "../trees/boosting.js";
+import { loadTreeModel, TreeModel } from "../trees/tree-model.js";
+
+const fraction = z.number().gt(0).max(1);
+
+export const gbdtParams = z
+  .object({
+    /** Boosting rounds (an upper bound when early stopping ends training sooner). */
+    rounds: z.number().int().min(1).default(300),
+    /** Shrinkage applied to every leaf value. */
+    learningRate: z.number().positive().default(0.1),
+    /** Leaves per tree (best-first growth). */
+    maxLeaves: z.number().int().min(2).default(31),
+    /** Depth limit per tree; null = none (the leaf budget bounds the tree). */
+    maxDepth: z.number().int().min(1).nullable().default(null),
+    /** Minimum training rows in a leaf. */
+    minSamplesLeaf: z.number().int().min(1).default(20),
+    /** Minimum Σ hessian in a leaf. */
+    minHessianLeaf: z.number().min(0).default(1e-3),
+    /** L2 penalty on leaf values (λ in −G/(H+λ)). */
+    l2: z.number().min(0).default(0),
+    /** Bins per feature (missing values get one more). */
+    maxBins: z.number().int().min(2).max(255).default(255),
+    /** Share of the rows drawn (without replacement) for each round. */
+    subsample: fraction.default(1),
+    /** Share of the features drawn for each tree. */
+    colsample: fraction.default(1),
+    /** Rounds without improvement before stopping; null = the run's earlyStopping.patience. */
+    earlyStoppingRounds: z.number().int().min(1).nullable().default(null),
+  })
+  .strict();
+export type GbdtParams = z.infer<typeof gbdtParams>;
+
+export const gbdtKind = defineKind({
+  kind: "gbdt",
+  description:
+    "Histogram gradient-boosted trees (TypeScript, LightGBM/HistGradientBoosting style): quantile bins, best-first leaves, shrinkage, L2, row/column subsampling, learned missing-value directions; one iteration = one boosting round.",
+  iterationUnit: "round",
+  params: gbdtParams,
+  plannedIterations: (p) => p.rounds,
+  create: async (params, shape) =>
+    new TreeModel("gbdt", shape, (data, options) => trainGbdt(data, options, params), "rounds"),
+  load: async (dir, params, shape) =>
+    loadTreeModel(dir, "gbdt", shape, (data, options) => trainGbdt(data, options, params), "rounds"),
+});
