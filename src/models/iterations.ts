@@ -1,5 +1,6 @@
 // Per-iteration bookkeeping shared by every kind: validation metric and loss, the progress callback, early
 // stopping on the selection metric (the best iteration is what the model keeps) and pruning.
+import { rocAuc } from "../evaluation/binary.js";
 import { evaluate, higherIsBetter } from "../evaluation/metrics.js";
 import type { FitData, FitOptions, FitResult, IterationRecord } from "./model.js";
 
@@ -30,6 +31,26 @@ export function classWeights(labels: Int32Array, classes: number, mode: "balance
   return weights;
 }
 
+/**
+ * The selection metric of validation probabilities, exactly as evaluate() computes it. Binary ROC AUC (the
+ * common case, asked after every boosting round or tree) is computed alone; other metrics go through evaluate().
+ */
+export function selectionMetric(
+  labels: Int32Array,
+  probabilities: Float32Array,
+  classes: string[],
+  metric: string,
+): number {
+  if (metric === "roc_auc" && classes.length === 2) {
+    const n = labels.length;
+    return rocAuc(
+      Int8Array.from(labels, (l) => (l === 1 ? 1 : 0)),
+      Float64Array.from({ length: n }, (_, i) => probabilities[i * 2 + 1]!),
+    );
+  }
+  return evaluate(labels, probabilities, classes).metrics[metric] ?? Number.NaN;
+}
+
 export class IterationTracker {
   readonly history: IterationRecord[] = [];
   private readonly better: boolean;
@@ -57,8 +78,12 @@ export class IterationTracker {
     values: { loss: number; validationProbabilities: Float32Array; valLoss?: number; started: number },
   ): StepOutcome {
     const k = this.data.classes.length;
-    const metrics = evaluate(this.data.validationLabels, values.validationProbabilities, this.data.classes).metrics;
-    const valMetric = metrics[this.options.selectionMetric] ?? Number.NaN;
+    const valMetric = selectionMetric(
+      this.data.validationLabels,
+      values.validationProbabilities,
+      this.data.classes,
+      this.options.selectionMetric,
+    );
     const record: IterationRecord = {
       iteration,
       loss: values.loss,
