@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { loadTrainConfig, type TrainConfig, trainConfigJsonSchema } from "../config/train-config.js";
-import { expandCandidates } from "../models/candidates.js";
+import { planCandidates } from "../models/candidates.js";
 import type { TrainResult } from "../pipelines/train.js";
 import { trainPipeline } from "../pipelines/train.js";
 import { ConfigError, WorkbenchError } from "../shared/errors.js";
@@ -45,12 +45,19 @@ export function candidateTable(result: TrainResult, metric: string): string {
 }
 
 function describePlan(config: TrainConfig): string {
-  const trials = expandCandidates(config.training.candidates, config.seed);
+  const plans = planCandidates(config.training.candidates, config.seed);
+  const total = plans.reduce((a, p) => a + p.ids.length, 0);
   return [
     `config ${config.name}: dataset ${config.dataset}, experiment ${config.experiment}, seed ${config.seed}`,
     `split: holdout ${config.split.holdout}, test ${config.split.test}, validation ${config.split.validation}; selection on validation ${config.training.selectionMetric}`,
-    `${trials.length} trials:`,
-    ...trials.map((t) => `  ${t.id.padEnd(12)} ${JSON.stringify(t.params)}`),
+    `${total} trials, ${config.training.workers ?? "one per core"} at once:`,
+    ...plans.flatMap((plan) =>
+      plan.method === "tpe"
+        ? [
+            `  ${`${plan.ids[0]}…${plan.ids.at(-1)}`.padEnd(16)} TPE search of ${plan.spec.kind} over ${JSON.stringify(plan.spec.tpe?.space)} (fixed ${JSON.stringify(plan.spec.params)})`,
+          ]
+        : plan.trials.map((t) => `  ${t.id.padEnd(16)} ${JSON.stringify(t.params)}`),
+    ),
     `register as ${config.registry.modelName} with alias @${config.registry.alias}`,
     "",
     "resolved config:",
