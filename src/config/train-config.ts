@@ -348,7 +348,39 @@ export function parseTrainConfig(raw: unknown, source = "config"): TrainConfig {
       details: { source, issues: parsed.error.issues },
     });
   }
-  return parsed.data;
+  return keepWrittenOrder(parsed.data, raw);
+}
+
+/**
+ * zod returns an object's keys in its schema's order; a candidate's `params`, `grid` and search spaces keep the
+ * order they were written in instead (grid trials and random draws follow the written order).
+ */
+function keepWrittenOrder(config: TrainConfig, raw: unknown): TrainConfig {
+  const rawCandidates = (raw as { training?: { candidates?: unknown } }).training?.candidates;
+  if (!Array.isArray(rawCandidates)) return config;
+  const reorder = <T extends Record<string, unknown>>(
+    parsed: T | undefined,
+    written: unknown,
+  ): T | undefined => {
+    if (parsed === undefined || written === null || typeof written !== "object") return parsed;
+    const keys = Object.keys(written).filter((k) => Object.hasOwn(parsed, k));
+    const rest = Object.keys(parsed).filter((k) => !keys.includes(k));
+    return Object.fromEntries([...keys, ...rest].map((k) => [k, parsed[k]])) as T;
+  };
+  config.training.candidates.forEach((candidate, i) => {
+    const written = rawCandidates[i] as Record<string, Record<string, unknown> | undefined> | undefined;
+    if (written === undefined || written === null || typeof written !== "object") return;
+    candidate.params = reorder(candidate.params, written.params) ?? candidate.params;
+    if (candidate.grid !== undefined) candidate.grid = reorder(candidate.grid, written.grid);
+    if (candidate.random !== undefined)
+      candidate.random = {
+        ...candidate.random,
+        space: reorder(candidate.random.space, written.random?.space)!,
+      };
+    if (candidate.tpe !== undefined)
+      candidate.tpe = { ...candidate.tpe, space: reorder(candidate.tpe.space, written.tpe?.space)! };
+  });
+  return config;
 }
 
 /** Reads a YAML config, applies `--set` overrides, and validates it. */

@@ -184,7 +184,11 @@ describe("training config", () => {
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
     for (const t of a)
-      expect(t.kind === "mlp" && (t.params.learningRate as number) >= 1e-4 && (t.params.learningRate as number) <= 1e-2).toBe(true);
+      expect(
+        t.kind === "mlp" &&
+          (t.params.learningRate as number) >= 1e-4 &&
+          (t.params.learningRate as number) <= 1e-2,
+      ).toBe(true);
   });
 
   it("--schema: the JSON Schema describes the config", () => {
@@ -197,6 +201,25 @@ describe("training config", () => {
     expect(schema.definitions.TrainConfig.required).toEqual(
       expect.arrayContaining(["name", "dataset", "training", "registry"]),
     );
+  });
+
+  it("keeps the written order of grid and search-space keys (random draws and grid trials follow it)", () => {
+    const config = parseTrainConfig({
+      ...minimal,
+      training: {
+        candidates: [
+          {
+            kind: "logistic",
+            random: { samples: 2, space: { l2: [0, 0.1], learningRate: { min: 0.001, max: 0.1 } } },
+          },
+          { kind: "mlp", params: { epochs: 3, dropout: 0.1 }, grid: { l2: [0, 0.1], hiddenUnits: [[8]] } },
+        ],
+      },
+    });
+    const [logistic, mlp] = config.training.candidates;
+    expect(Object.keys(logistic!.random!.space)).toEqual(["l2", "learningRate"]);
+    expect(Object.keys(mlp!.grid!)).toEqual(["l2", "hiddenUnits"]);
+    expect(Object.keys(mlp!.params)).toEqual(["epochs", "dropout"]);
   });
 
   it("--schema documents every kind's hyperparameters under its own kind", () => {
