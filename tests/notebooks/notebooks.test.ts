@@ -155,7 +155,9 @@ describe("notebooks execute end to end with the tslab kernel against a real MLfl
       const exp = await client.experiments.getByName(experiment);
       const runs = [];
       for await (const run of client.runs.search({ experimentIds: [exp!.experimentId] })) runs.push(run);
-      expect(runs.length, "a parent run and two child runs visible in MLflow").toBe(3);
+      expect(runs.length, "a parent run and three child runs (logistic, mlp, gbdt) visible in MLflow").toBe(
+        4,
+      );
     } finally {
       client.close();
     }

@@ -16,8 +16,12 @@ describe("npm run train", () => {
     expect(stdout).toContain(
       "config credit-default: dataset credit-default, experiment credit-default, seed 9",
     );
-    expect(stdout).toContain("4 trials:");
-    expect(stdout).toContain('mlp-2        {"hiddenUnits":[128,64]');
+    expect(stdout).toContain("7 trials, one per core at once:");
+    expect(stdout).toContain('mlp-2            {"hiddenUnits":[128,64]');
+    expect(stdout).toContain(
+      'gbdt-2           {"rounds":400,"learningRate":0.1,"minSamplesLeaf":40,"l2":1,"earlyStoppingRounds":20,"maxLeaves":31',
+    );
+    expect(stdout).toContain('random-forest-1  {"trees":200');
     expect(stdout).toContain("register as credit-default with alias @challenger");
   });
 

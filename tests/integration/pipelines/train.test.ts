@@ -97,7 +97,19 @@ describe("training pipeline end to end against a real MLflow server", () => {
     expect(children.length).toBe(2);
     const mlp = children.find((c) => c.info.runName === "mlp-1")!;
     expect(mlp.data.params).toMatchObject({ kind: "mlp", hiddenUnits: "[16]" });
-    expect((await collect(client.runs.metricHistory(mlp.info.runId, "val_loss"))).length).toBeGreaterThan(1);
+    expect(
+      (await collect(client.runs.metricHistory(mlp.info.runId, "val_loss_by_iteration"))).length,
+    ).toBeGreaterThan(1);
+    expect(mlp.data.tags).toMatchObject({ "workbench.iteration_unit": "epoch", "workbench.pruned": "false" });
+    expect(mlp.data.metrics.map((m) => m.key)).toEqual(
+      expect.arrayContaining([
+        "best_iteration",
+        "iterations",
+        "train_seconds",
+        "model_parameters",
+        "val_roc_auc",
+      ]),
+    );
 
     const artifacts = (await client.artifacts.listRecursive(run.info.artifactUri)).map((f) => f.path).sort();
     expect(artifacts).toEqual([

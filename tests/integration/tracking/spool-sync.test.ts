@@ -64,6 +64,7 @@ describe("npm run sync", () => {
       "--offline",
       ...[
         "data.limit=2000",
+        "training.workers=1",
         `experiment=${config.experiment}`,
         `registry.modelName=${config.registry.modelName}`,
         candidates,
