@@ -189,12 +189,12 @@ describe("training pipeline end to end against a real MLflow server", () => {
       // registered_model_meta is written by MLflow itself when it downloads a models:/ URI.
       expect(seen.files).toEqual([
         "MLmodel",
+        "estimator/model.json",
+        "estimator/weights.bin",
         "input_example.json",
         "model-meta.json",
         "preprocessor.json",
         "registered_model_meta",
-        "tfjs/model.json",
-        "tfjs/weights.bin",
       ]);
       expect(seen.example_columns).toEqual(seen.inputs);
     } finally {
