@@ -129,7 +129,9 @@ export async function trainCommand(
   if (values.workers !== undefined) {
     workers = Number(values.workers);
     if (!Number.isInteger(workers) || workers < 1) {
-      console.error(`error [CLI_USAGE]: --workers must be a positive integer (got '${values.workers}').\n${USAGE}`);
+      console.error(
+        `error [CLI_USAGE]: --workers must be a positive integer (got '${values.workers}').\n${USAGE}`,
+      );
       process.exitCode = 2;
       return;
     }

@@ -2,11 +2,11 @@ import { readFile } from "node:fs/promises";
 import { parse } from "yaml";
 import { z } from "zod";
 import { zodToJsonSchema } from "zod-to-json-schema";
+import { KIND_NAMES, KINDS, type KindName } from "../models/kinds/index.js";
 import { ConfigError } from "../shared/errors.js";
 import { formatIssues } from "./issues.js";
 import { applyOverrides } from "./overrides.js";
 import { promotionSchema } from "./promotion-config.js";
-import { KIND_NAMES, KINDS, type KindName } from "../models/kinds/index.js";
 
 const positiveInt = z.number().int().positive();
 const fraction = z.number().gt(0).lt(1);

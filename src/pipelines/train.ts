@@ -294,12 +294,12 @@ export async function trainPipeline(
             onTrialStart: (trial, index, total) => emit({ type: "trial-start", trial, index, total }),
             onIteration: (trial, record, planned) =>
               emit({ type: "iteration", trial, record, planned, unit: unitOf(trial) }),
-            around: (trial, fit) =>
+            around: (trial, train) =>
               parent.child(
                 { runName: trial.id, tags: { "workbench.candidate": trial.kind } },
                 async (child): Promise<TrialOutcome> => {
                   await child.logParams({ kind: trial.kind, ...flattenParams(trial.params) });
-                  const outcome = await fit();
+                  const outcome = await train();
                   const { result, model } = outcome;
                   const summaryOf = model.summary();
                   await child.logBatch({
@@ -519,7 +519,12 @@ function importanceRows(
   const total = importance.reduce((a, f) => a + f.gain, 0);
   return [...importance]
     .sort((a, b) => b.gain - a.gain)
-    .map((f) => ({ feature: f.feature, gain: f.gain, share: total > 0 ? f.gain / total : 0, splits: f.splits }));
+    .map((f) => ({
+      feature: f.feature,
+      gain: f.gain,
+      share: total > 0 ? f.gain / total : 0,
+      splits: f.splits,
+    }));
 }
 
 const SNAPSHOT_ROOT = "mlflow-artifacts:/workbench-data";

@@ -16,7 +16,14 @@ export async function exportModel(
   try {
     await mkdir(out, { recursive: true });
     if (path.resolve(predictor.model.dir) !== path.resolve(out)) {
-      for (const entry of ["tfjs", "estimator", "preprocessor.json", "model-meta.json", "MLmodel", "input_example.json"])
+      for (const entry of [
+        "tfjs",
+        "estimator",
+        "preprocessor.json",
+        "model-meta.json",
+        "MLmodel",
+        "input_example.json",
+      ])
         await rm(path.join(out, entry), { recursive: true, force: true });
       await cp(predictor.model.dir, out, { recursive: true });
     }

@@ -156,7 +156,10 @@ export function trainingCurvesFigure(
 /** The `top` features by total split gain, as horizontal bars (largest on top). */
 export function importanceFigure(importance: { feature: string; gain: number }[], top = 30): Figure {
   const total = importance.reduce((a, f) => a + f.gain, 0);
-  const rows = [...importance].sort((a, b) => b.gain - a.gain).slice(0, top).reverse();
+  const rows = [...importance]
+    .sort((a, b) => b.gain - a.gain)
+    .slice(0, top)
+    .reverse();
   return {
     data: [
       {

@@ -57,10 +57,12 @@ function build(params: MlpParams) {
 
 export const mlpKind = defineKind({
   kind: "mlp",
-  description: "Multi-layer perceptron, TensorFlow.js: dense layers, dropout, optional batch norm, L2, Adam; one iteration = one epoch.",
+  description:
+    "Multi-layer perceptron, TensorFlow.js: dense layers, dropout, optional batch norm, L2, Adam; one iteration = one epoch.",
   iterationUnit: "epoch",
   params: mlpParams,
   plannedIterations: (p) => p.epochs,
   create: async (params, shape) => new NetworkModel("mlp", params, shape, build(params)),
-  load: async (dir, params, shape) => new NetworkModel("mlp", params, shape, build(params), await loadNetwork(dir)),
+  load: async (dir, params, shape) =>
+    new NetworkModel("mlp", params, shape, build(params), await loadNetwork(dir)),
 });

@@ -4,12 +4,12 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import type { FeatureMatrix } from "../../features/preprocessor.js";
+import { createRng, deriveSeed } from "../../shared/random.js";
 import { initTf } from "../backend.js";
 import { fileIO } from "../file-io.js";
 import { IterationTracker } from "../iterations.js";
 import type { FitData, FitOptions, FitResult, Model, ModelShape } from "../model.js";
 import { withSeededRandom } from "../seeded-random.js";
-import { createRng, deriveSeed } from "../../shared/random.js";
 
 /** What both network kinds share in their hyperparameters. */
 export interface NetworkParams {
@@ -31,7 +31,11 @@ export function compileNetwork(model: tfl.LayersModel, classes: number, learning
 }
 
 /** Class probabilities (rows × classes, row-major) from a trained network. */
-export function networkProbabilities(model: tfl.LayersModel, x: FeatureMatrix, classes: number): Float32Array {
+export function networkProbabilities(
+  model: tfl.LayersModel,
+  x: FeatureMatrix,
+  classes: number,
+): Float32Array {
   // The output tensor leaves tidy() and is read outside it: returning the array from inside would make tidy
   // walk every tensor it tracked (measurable on the serving hot path).
   const output = tf.tidy(
@@ -91,7 +95,8 @@ export class NetworkModel implements Model {
   }
 
   private get trained(): tfl.LayersModel {
-    if (this.network === undefined) throw new Error(`${this.kind}: the model is not trained (or was disposed)`);
+    if (this.network === undefined)
+      throw new Error(`${this.kind}: the model is not trained (or was disposed)`);
     return this.network;
   }
 
@@ -110,7 +115,8 @@ export class NetworkModel implements Model {
         Int32Array.from({ length: data.validationLabels.length }, (_, i) => i),
         k,
       );
-      const classWeight = options.classWeight === "balanced" ? balancedWeights(data.trainLabels, k) : undefined;
+      const classWeight =
+        options.classWeight === "balanced" ? balancedWeights(data.trainLabels, k) : undefined;
       const tracker = new IterationTracker(data, options, this.params.epochs);
       let bestWeights: tf.Tensor[] | undefined;
       const order = Int32Array.from({ length: data.train.rows }, (_, i) => i);

@@ -23,7 +23,9 @@ async function copyOf(name: string): Promise<string> {
 describe("model packages written by earlier formats", () => {
   for (const kind of ["logistic", "mlp"]) {
     it(`a format-1 ${kind} package (commit 021c864) loads and predicts exactly what that commit predicted`, async () => {
-      const expected = JSON.parse(await readFile(path.join(fixtures, `v1-${kind}.expected.json`), "utf8")) as {
+      const expected = JSON.parse(
+        await readFile(path.join(fixtures, `v1-${kind}.expected.json`), "utf8"),
+      ) as {
         rows: Record<string, unknown>[];
         predictions: Prediction[];
       };
@@ -41,17 +43,28 @@ describe("model packages written by earlier formats", () => {
   it("a package of a newer format is refused with the versions named", async () => {
     expect(PACKAGE_FORMAT_VERSION).toBe(2);
     const dir = await copyOf("v1-logistic");
-    const meta = JSON.parse(await readFile(path.join(dir, "model-meta.json"), "utf8")) as Record<string, unknown>;
+    const meta = JSON.parse(await readFile(path.join(dir, "model-meta.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
     await writeFile(path.join(dir, "model-meta.json"), JSON.stringify({ ...meta, formatVersion: 3 }));
     const error = await rejectionOf(loadModelPackage(dir));
     expect(error).toMatchObject({ code: "MODEL_PACKAGE_FORMAT_UNSUPPORTED" });
-    expect(error.message).toContain("is a format 3 model package; this version of the workbench reads formats 1 to 2");
+    expect(error.message).toContain(
+      "is a format 3 model package; this version of the workbench reads formats 1 to 2",
+    );
   });
 
   it("a package of an unknown kind is refused naming the kind and the known ones", async () => {
     const dir = await copyOf("v1-logistic");
-    const meta = JSON.parse(await readFile(path.join(dir, "model-meta.json"), "utf8")) as Record<string, unknown>;
-    await writeFile(path.join(dir, "model-meta.json"), JSON.stringify({ ...meta, formatVersion: 2, kind: "xgboost" }));
+    const meta = JSON.parse(await readFile(path.join(dir, "model-meta.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
+    await writeFile(
+      path.join(dir, "model-meta.json"),
+      JSON.stringify({ ...meta, formatVersion: 2, kind: "xgboost" }),
+    );
     const error = await rejectionOf(loadModelPackage(dir));
     expect(error).toMatchObject({ code: "MODEL_KIND_UNKNOWN" });
     expect(error.message).toContain("holds a model of kind 'xgboost'");
@@ -60,7 +73,10 @@ describe("model packages written by earlier formats", () => {
 
   it("a format-1 package claiming a kind format 1 never had is refused", async () => {
     const dir = await copyOf("v1-logistic");
-    const meta = JSON.parse(await readFile(path.join(dir, "model-meta.json"), "utf8")) as Record<string, unknown>;
+    const meta = JSON.parse(await readFile(path.join(dir, "model-meta.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
     await writeFile(path.join(dir, "model-meta.json"), JSON.stringify({ ...meta, kind: "gbdt" }));
     const error = await rejectionOf(loadModelPackage(dir));
     expect(error).toMatchObject({ code: "MODEL_PACKAGE_INVALID" });
