@@ -1,7 +1,7 @@
 // Helpers shared by the bench:* scripts.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { symlink } from "node:fs/promises";
+import { readFile, symlink } from "node:fs/promises";
 import path from "node:path";
 import { projectRoot } from "../src/shared/project.js";
 
@@ -78,4 +78,44 @@ export async function buildService(dir: string): Promise<string> {
   if (code !== 0)
     throw new Error(`tsc -p tsconfig.build.json failed (exit ${code}); try --entry tsx:\n${output}`);
   return path.join(outDir, "scripts", "serve.js");
+}
+
+/** Share of CPU time the whole machine spent idle over `ms` (Linux /proc/stat; undefined elsewhere). */
+export async function machineIdleShare(ms = 1000): Promise<number | undefined> {
+  const read = async () => {
+    try {
+      const line = (await readFile("/proc/stat", "utf8")).split("\n", 1)[0]!;
+      const fields = line.trim().split(/\s+/).slice(1).map(Number);
+      // user nice system idle iowait irq softirq steal …: idle + iowait count as idle.
+      return { idle: fields[3]! + (fields[4] ?? 0), total: fields.reduce((a, b) => a + b, 0) };
+    } catch {
+      return undefined;
+    }
+  };
+  const a = await read();
+  if (a === undefined) return undefined;
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const b = await read();
+  if (b === undefined || b.total === a.total) return undefined;
+  return (b.idle - a.idle) / (b.total - a.total);
+}
+
+/**
+ * Waits until the machine is at least `share` idle over a second (other jobs would distort timings), polling
+ * for at most `timeoutMs`. Returns the last idle share measured and whether the wait timed out.
+ */
+export async function waitForIdle(
+  share: number,
+  timeoutMs: number,
+  onWait: (idle: number) => void = () => {},
+): Promise<{ idle: number | undefined; timedOut: boolean }> {
+  const started = Date.now();
+  let warned = false;
+  for (;;) {
+    const idle = await machineIdleShare();
+    if (idle === undefined || idle >= share) return { idle, timedOut: false };
+    if (Date.now() - started > timeoutMs) return { idle, timedOut: true };
+    if (!warned) onWait(idle);
+    warned = true;
+  }
 }

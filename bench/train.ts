@@ -1,75 +1,106 @@
-// `npm run bench:train -- --config configs/credit-default.yaml [--repeats 3] [--peer-repeats N]
-//                        [--fit-on train+validation|train] [--peer-threads N] [--set key=value ...]
-//                        [--mirror DIR] [--keep-data]`
+// `npm run bench:train -- --config configs/credit-default.yaml [--kinds gbdt,random-forest] [--repeats 3]
+//                        [--peer-repeats N] [--fit-on train+validation|train] [--peer-threads N]
+//                        [--predict-rows 100000] [--predict-repeats 3] [--wait-idle 0.9 [--wait-minutes 10]]
+//                        [--set key=value ...] [--mirror DIR] [--keep-data]`
 //
-// Our TensorFlow.js candidates against scikit-learn baselines on the same split of the same data.
+// Our model kinds against scikit-learn and LightGBM on the same split of the same data.
 //
-// The data is prepared once (validate → split → preprocess, as `npm run train` does). The raw validated rows
-// of train, validation and test (the manifest's feature columns minus `features.drop`, after the manifest's
-// recodes, before any preprocessing) go to CSVs in a temp dir, which bench/peers/train_peer.py reads, so
-// both sides see exactly the same rows.
+// The data is prepared once here (validate → split, as `npm run train` does). The raw validated rows of train,
+// validation and test (the manifest's feature columns minus `features.drop`, after the manifest's recodes,
+// before any preprocessing) go to CSVs in a temp dir, which bench/peers/train_peer.py reads, so both sides see
+// exactly the same rows.
 //
-//   tfjs-logistic, tfjs-mlp   every trial of the config's candidates of that kind is trained on train, with
-//                             early stopping on validation (trainNetwork), the kind's best trial chosen on
-//                             the validation selection metric, and that trial evaluated on test.
-//   sklearn-logistic          one-hot + StandardScaler + LogisticRegression      (see the peer's docstring)
-//   sklearn-hgb               HistGradientBoostingClassifier with native categorical features
-//   The peer fits on train + validation by default (it does not use our validation split for early stopping
-//   or selection, so every side sees the same rows); `--fit-on train` fits it on train alone. The config's
-//   `training.classWeight` is passed on (`balanced` → class_weight="balanced").
+// Every variant runs in a fresh process of its own, so that its peak RSS is its own:
+//   ours-<kind>   bench/train-variant.ts (Node): prepares the same split (and refuses to run if its split's
+//                 fingerprint differs), then every trial of the config's candidates of that kind (the kind's
+//                 defaults when the config has none) is created through the kinds table, fitted on train with
+//                 early stopping on validation (the config's selection metric, patience, class weights; the seed
+//                 derived from the config seed and the trial id), and scored on test; the kind's best trial is
+//                 chosen on validation.
+//   peers         bench/peers/train_peer.py (Python), one process per model — see its docstring:
+//                   sklearn-logistic  vs ours-logistic
+//                   sklearn-hgb       vs ours-mlp and ours-gbdt; HistGradientBoosting with its defaults (its own
+//                                     internal early stopping), fitted on --fit-on: it cannot take our
+//                                     validation split, so by default it fits on train + validation (the rows
+//                                     ours sees) — the reference of issue 10's goals
+//                   sklearn-hgb-ours-params  vs ours-gbdt; HGB with our best gbdt trial's parameters, stopping
+//                                     early on our selection metric over a holdout of our validation's size
+//                                     (like for like per round; see the peer's docstring)
+//                   lightgbm          vs ours-gbdt; our best gbdt trial's parameters, fitted on train with early
+//                                     stopping on our validation split by our selection metric and patience
+//                   sklearn-rf        vs ours-random-forest; our best forest trial's parameters and the number
+//                                     of trees it kept, fitted on --fit-on
+//                 LightGBM and the forest use --peer-threads cores (default: all); HGB its OpenMP default.
 //
-// Metrics on test, same rules on both sides: ROC AUC (binary: positive class; multiclass: one-vs-rest
-// macro) and macro-F1 at threshold 0.5 (binary) / arg-max (multiclass). The config's tuned decision
-// threshold is not applied, since the peers have none.
+// Metrics on test, same rules on both sides: ROC AUC (binary: positive class; multiclass: one-vs-rest macro) and
+// macro-F1 at threshold 0.5 (binary) / arg-max (multiclass). The config's tuned decision threshold is not
+// applied, since the peers have none.
 //
-// Timing (seconds, medians over the repeats; every repeat retrains from scratch):
-//   ours  preprocess_s     fitPreprocessor on train + transform of train, validation and test
-//         trial           trainNetwork (per-epoch validation scoring included) + test predictions
-//         wall_s          preprocess_s + every trial of the kind (the kind's whole search)
-//         best_trial_wall_s  preprocess_s + the best trial alone (one fit, like one peer fit)
-//   peer  wall_s          Pipeline.fit (preprocessing included) + predict_proba + predict on test
+// Timing (seconds, medians over the repeats; every repeat refits from scratch):
+//   fit_s                   ours: fitting the preprocessor + transforming train/validation/test + model.fit of the
+//                           best trial (per-iteration validation scoring included); peers: Pipeline.fit
+//   search_wall_s           ours: preprocessing + every trial of the kind (fit + test predictions)
+//   predict_rows_s          class probabilities of --predict-rows rows (the test rows repeated) through the whole
+//                           pipeline: ours transform + model.predict on the raw rows; peers predict_proba
+//   predict_rows_model_only_s  ours: model.predict on the already preprocessed matrix
+//   *_min                   the fastest repeat: other jobs only ever add time, so on a shared machine the minimum
+//                           is the better estimate of what the code itself takes
+//   fit_cpu_s, predict_rows_cpu_s  CPU seconds (user + system, every thread of the process) of the same spans:
+//                           on a shared machine they are less distorted than wall time (a multi-threaded peer
+//                           spends more CPU than wall time; a busy machine inflates wall time, not CPU time)
+// Memory: peak RSS of the variant's process (getrusage maxRSS), with its value once the data was loaded
+// (rss_baseline_mb) and after the fits (rss_after_fit_mb).
+// Machine: every line records the machine's idle share over the second before it started and the 1-minute load
+// average; on a shared machine `--wait-idle 0.9` waits (up to --wait-minutes) until others' jobs leave the cores
+// idle before each variant, since a busy core slows the multi-threaded peers most (OpenMP threads spin).
 //
-// stdout: JSON lines only — one per variant, then ratio lines: metric ratios are ours / peer (>1: ours
-// scores higher), wall-time ratios are peer / ours (>1: ours is faster); each line says so in "meaning".
-// Progress goes to stderr.
+// stdout: JSON lines only — one per variant, then ratio lines (quality: ours / peer, >1 means ours scores
+// higher; time and memory: peer / ours, >1 means ours is faster / smaller; each says so in "meaning"), then
+// issue 10's goals for the gbdt kind against sklearn-hgb. Progress goes to stderr.
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadTrainConfig, type TrainConfig } from "../src/config/train-config.js";
 import { featureColumns } from "../src/data/manifest.js";
 import type { Table } from "../src/data/table.js";
-import { evaluate, higherIsBetter } from "../src/evaluation/metrics.js";
-import { fitPreprocessor, transform } from "../src/features/preprocessor.js";
-import { initTf } from "../src/models/backend.js";
-import { expandCandidates, type Trial } from "../src/models/candidates.js";
-import { predictProbabilities } from "../src/models/classifier.js";
-import { trainNetwork, trainOptionsFor } from "../src/models/train.js";
+import { planCandidates } from "../src/models/candidates.js";
+import { KIND_NAMES } from "../src/models/kinds/index.js";
 import { type PreparedData, prepareData } from "../src/pipelines/prepare-data.js";
 import { projectRoot, venvExecutable } from "../src/shared/project.js";
-import { collectStdout, integerFlag, median, mirrorDir, progressLogger, round3, round5 } from "./lib.js";
+import { collectStdout, integerFlag, mirrorDir, progressLogger, round1, round3, waitForIdle } from "./lib.js";
+import { parseKinds, splitFingerprint, trialsOfKind, type VariantSpec } from "./train-common.js";
+import {
+  goalLines,
+  goalMetric,
+  type Line,
+  type OursSummary,
+  PEERS_OF,
+  ratioLines,
+  type VariantSummary,
+} from "./train-report.js";
 
-type Kind = Trial["kind"];
-const KINDS: readonly Kind[] = ["logistic", "mlp"];
-/** Which peer each of our kinds is compared with. */
-const PAIRS: readonly { ours: Kind; peer: string }[] = [
-  { ours: "logistic", peer: "sklearn-logistic" },
-  { ours: "mlp", peer: "sklearn-hgb" },
-];
+const here = path.dirname(fileURLToPath(import.meta.url));
 
 const { values } = parseArgs({
   options: {
     config: { type: "string", default: "configs/credit-default.yaml" },
     set: { type: "string", multiple: true, default: [] },
+    /** Our kinds to bench (each with its peers). */
+    kinds: { type: "string", default: "logistic,mlp,gbdt,random-forest" },
     repeats: { type: "string", default: "3" },
     /** Repeats of each peer model; defaults to --repeats. */
     "peer-repeats": { type: "string" },
     "fit-on": { type: "string", default: "train+validation" },
-    /** OMP/BLAS threads for the peer (default: the libraries' own, usually every core). */
+    /** Threads of the peers: n_jobs of LightGBM and the forest, OMP/BLAS threads (default: every core). */
     "peer-threads": { type: "string" },
+    "predict-rows": { type: "string", default: "100000" },
+    "predict-repeats": { type: "string", default: "3" },
+    /** Before each variant, wait until the machine is this idle (0..1; 0 = do not wait), for at most --wait-minutes. */
+    "wait-idle": { type: "string", default: "0" },
+    "wait-minutes": { type: "string", default: "10" },
     mirror: { type: "string" },
     /** Keep the CSVs handed to the peer (their folder is printed on stderr). */
     "keep-data": { type: "boolean", default: false },
@@ -80,17 +111,33 @@ const repeats = integerFlag("repeats", values.repeats);
 const peerRepeats = integerFlag("peer-repeats", values["peer-repeats"] ?? values.repeats);
 const peerThreads =
   values["peer-threads"] === undefined ? undefined : integerFlag("peer-threads", values["peer-threads"]);
+const predictRows = integerFlag("predict-rows", values["predict-rows"]);
+const predictRepeats = integerFlag("predict-repeats", values["predict-repeats"]);
+const kinds = parseKinds(values.kinds, KIND_NAMES);
+const waitIdle = Number(values["wait-idle"]);
+if (!(waitIdle >= 0 && waitIdle < 1))
+  throw new Error(`--wait-idle must be in [0, 1) (got '${values["wait-idle"]}').`);
+const waitMinutes = integerFlag("wait-minutes", values["wait-minutes"], 0);
 const fitOn = values["fit-on"];
 if (fitOn !== "train+validation" && fitOn !== "train")
   throw new Error(`--fit-on must be train+validation or train (got '${fitOn}').`);
 
 const progress = progressLogger("bench:train");
+let failures = 0;
 
-/** The most frequent value (first seen wins ties). */
-function mode<T>(xs: readonly T[]): T {
-  const counts = new Map<T, number>();
-  for (const x of xs) counts.set(x, (counts.get(x) ?? 0) + 1);
-  return [...counts.entries()].reduce((best, e) => (e[1] > best[1] ? e : best))[0];
+/** The machine's state before a variant starts (after waiting for --wait-idle), recorded in its line. */
+async function settle(label: string): Promise<Line> {
+  const { idle, timedOut } = await waitForIdle(waitIdle, waitMinutes * 60_000, (now) =>
+    progress(
+      `${label}: waiting for the machine to be ${waitIdle * 100}% idle (now ${(now * 100).toFixed(0)}%)`,
+    ),
+  );
+  if (timedOut) progress(`${label}: still busy after ${waitMinutes} min; starting anyway`);
+  return {
+    machine_idle_before: idle === undefined ? null : round3(idle),
+    load_avg_1m_before: round1(os.loadavg()[0]!),
+    ...(timedOut ? { busy_machine: true } : {}),
+  };
 }
 
 function csvField(value: string): string {
@@ -140,104 +187,19 @@ async function writePeerData(dir: string, config: TrainConfig, data: PreparedDat
     await writeSplitCsv(path.join(dir, `${split}.csv`), data.splits[split], numeric, categorical, target);
 }
 
-interface TrialResult {
-  trial: Trial;
-  seconds: number;
-  bestEpoch: number;
-  epochsRun: number;
-  validation: number;
-  test: { roc_auc: number; f1_macro: number };
-}
-
-interface RepeatResult {
-  preprocessSeconds: number;
-  trials: TrialResult[];
-}
-
-/** One repeat: refit the preprocessor, train every trial, score each on validation and test. */
-async function repeatOurs(config: TrainConfig, data: PreparedData, trials: Trial[]): Promise<RepeatResult> {
-  const t0 = performance.now();
-  const preprocessor = fitPreprocessor(data.splits.train, config.features, data.manifest);
-  const train = transform(preprocessor, data.splits.train);
-  const validation = transform(preprocessor, data.splits.validation);
-  const test = transform(preprocessor, data.splits.test);
-  const preprocessSeconds = (performance.now() - t0) / 1000;
-  const metric = config.training.selectionMetric;
-  const results: TrialResult[] = [];
-  for (const trial of trials) {
-    const started = performance.now();
-    const trained = await trainNetwork(
-      trial,
-      {
-        train,
-        trainLabels: data.labels.train,
-        validation,
-        validationLabels: data.labels.validation,
-        classes: data.classes,
-      },
-      trainOptionsFor(config),
-    );
-    const testProbabilities = predictProbabilities(trained.model, test, data.classes.length);
-    const seconds = (performance.now() - started) / 1000;
-    trained.model.dispose();
-    const scored = evaluate(data.labels.test, testProbabilities, data.classes).metrics;
-    const best = trained.history.find((h) => h.epoch === trained.bestEpoch);
-    const result: TrialResult = {
-      trial,
-      seconds,
-      bestEpoch: trained.bestEpoch,
-      epochsRun: trained.history.length,
-      validation: best?.valMetric ?? Number.NaN,
-      test: { roc_auc: scored.roc_auc ?? Number.NaN, f1_macro: scored.f1_macro ?? Number.NaN },
-    };
-    results.push(result);
-    progress(
-      `  ${trial.id}: ${seconds.toFixed(1)} s, best epoch ${result.bestEpoch}/${result.epochsRun}, val ${metric} ${result.validation.toFixed(4)}, test roc_auc ${result.test.roc_auc.toFixed(4)} f1_macro ${result.test.f1_macro.toFixed(4)}`,
-    );
-  }
-  return { preprocessSeconds, trials: results };
-}
-
-interface PeerLine {
-  variant: string;
-  test_roc_auc: number;
-  test_f1_macro: number;
-  wall_s_median: number;
-  [key: string]: unknown;
-}
-
-async function runPeer(dataDir: string, config: TrainConfig): Promise<PeerLine[]> {
-  const peer = path.join(path.dirname(fileURLToPath(import.meta.url)), "peers", "train_peer.py");
-  const args = [
-    peer,
-    "--data",
-    dataDir,
-    "--repeats",
-    String(peerRepeats),
-    "--fit-on",
-    fitOn,
-    "--class-weight",
-    config.training.classWeight,
-    "--seed",
-    String(config.seed),
-  ];
-  const threadEnv =
-    peerThreads === undefined
-      ? {}
-      : Object.fromEntries(
-          ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"].map((k) => [k, String(peerThreads)]),
-        );
-  const child = spawn(venvExecutable("python"), args, {
-    cwd: projectRoot(),
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, ...threadEnv },
-  });
+/** Runs a child and parses the single JSON object it prints on stdout (its stderr goes to ours). */
+async function runJsonChild(
+  label: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Line> {
+  const child = spawn(command, args, { cwd: projectRoot(), stdio: ["ignore", "pipe", "inherit"], env });
   const { code, stdout } = await collectStdout(child);
-  if (code !== 0) throw new Error(`train_peer.py exited with code ${code}`);
-  return stdout
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line) => JSON.parse(line) as PeerLine);
+  if (code !== 0) throw new Error(`${label} exited with code ${code}`);
+  const lines = stdout.split("\n").filter((line) => line.trim() !== "");
+  if (lines.length !== 1) throw new Error(`${label} printed ${lines.length} lines on stdout instead of one`);
+  return JSON.parse(lines[0]!) as Line;
 }
 
 let tempDir: string | undefined;
@@ -258,10 +220,10 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 try {
   const config = await loadTrainConfig(values.config, values.set);
   tempDir = await mkdtemp(path.join(os.tmpdir(), "bench-train-"));
-  const tf = await initTf();
   const mirror = mirrorDir(values.mirror);
+  const cores = os.availableParallelism();
   progress(
-    `config ${values.config}: dataset ${config.dataset}, backend ${tf.backend}, mirror ${mirror ?? "-"}`,
+    `config ${values.config}: dataset ${config.dataset}, kinds ${kinds.join(", ")}, mirror ${mirror ?? "-"}`,
   );
   const data = await prepareData(config, {
     workDir: path.join(tempDir, "work"),
@@ -269,124 +231,160 @@ try {
   });
   const peerDir = path.join(tempDir, "peer-data");
   await writePeerData(peerDir, config, data);
+  const fingerprint = splitFingerprint(data.splits);
   progress(
-    `rows: train ${data.splits.train.rowCount}, validation ${data.splits.validation.rowCount}, test ${data.splits.test.rowCount}; ${data.preprocessor.featureNames.length} features; peer data ${peerDir}${values["keep-data"] ? " (kept)" : ""}`,
+    `rows: train ${data.splits.train.rowCount}, validation ${data.splits.validation.rowCount}, test ${data.splits.test.rowCount}; ${data.preprocessor.featureNames.length} features; split ${fingerprint.slice(0, 12)}; peer data ${peerDir}${values["keep-data"] ? " (kept)" : ""}`,
   );
 
-  const trials = expandCandidates(config.training.candidates, config.seed);
-  const metric = config.training.selectionMetric;
-  const better = higherIsBetter(metric);
-  const rounds: RepeatResult[] = [];
-  for (let r = 0; r < repeats; r++) {
-    progress(`ours: repeat ${r + 1}/${repeats}, ${trials.length} trials`);
-    rounds.push(await repeatOurs(config, data, trials));
-  }
+  const plans = planCandidates(config.training.candidates, config.seed);
+  const common: Line = { bench: "train", dataset: config.dataset, config: config.name, cores };
 
-  const common = {
-    bench: "train",
-    dataset: config.dataset,
-    config: config.name,
-  };
-  const ours = new Map<Kind, { test_roc_auc: number; test_f1_macro: number; wall: number; best: number }>();
-  for (const kind of KINDS) {
-    const kindTrials = trials.filter((t) => t.kind === kind);
-    if (kindTrials.length === 0) continue;
-    const perRound = rounds.map((round) => {
-      const results = round.trials.filter((t) => t.trial.kind === kind);
-      const best = results.reduce((a, b) =>
-        (better ? b.validation > a.validation : b.validation < a.validation) ? b : a,
-      );
-      const trialsSeconds = results.reduce((a, t) => a + t.seconds, 0);
-      return {
-        best,
-        wall: round.preprocessSeconds + trialsSeconds,
-        bestWall: round.preprocessSeconds + best.seconds,
-        preprocess: round.preprocessSeconds,
-      };
-    });
-    const bestId = mode(perRound.map((p) => p.best.trial.id));
-    const bestRounds = perRound.filter((p) => p.best.trial.id === bestId);
-    const line = {
-      test_roc_auc: median(perRound.map((p) => p.best.test.roc_auc)),
-      test_f1_macro: median(perRound.map((p) => p.best.test.f1_macro)),
-      wall: median(perRound.map((p) => p.wall)),
-      best: median(perRound.map((p) => p.bestWall)),
-    };
-    ours.set(kind, line);
-    const bestTrial = bestRounds[0]!.best;
-    console.log(
-      JSON.stringify({
-        ...common,
-        impl: "tfjs",
-        model: kind,
-        variant: `tfjs-${kind}`,
-        backend: tf.backend,
-        ...(tf.wasmSimd === undefined ? {} : { wasm_simd: tf.wasmSimd }),
-        repeats,
-        fit_rows: data.splits.train.rowCount,
-        early_stopping_rows: data.splits.validation.rowCount,
-        test_rows: data.splits.test.rowCount,
-        features: data.preprocessor.featureNames.length,
-        class_weight: config.training.classWeight,
-        trials: kindTrials.length,
-        best_trial: bestId,
-        best_trial_agreement: `${bestRounds.length}/${perRound.length}`,
-        best_params: bestTrial.trial.params,
-        best_epoch: bestTrial.bestEpoch,
-        epochs_run: bestTrial.epochsRun,
-        [`val_${metric}`]: round5(median(bestRounds.map((p) => p.best.validation))),
-        test_roc_auc: round5(line.test_roc_auc),
-        test_f1_macro: round5(line.test_f1_macro),
-        wall_s_median: round3(line.wall),
-        wall_s_all: perRound.map((p) => round3(p.wall)),
-        best_trial_wall_s_median: round3(line.best),
-        best_trial_wall_s_all: perRound.map((p) => round3(p.bestWall)),
-        preprocess_s_median: round3(median(perRound.map((p) => p.preprocess))),
-      }),
+  // Ours: one fresh process per kind.
+  const ours = new Map<string, OursSummary & Line>();
+  for (const kind of kinds) {
+    const { trials, notes } = trialsOfKind(kind, plans);
+    progress(
+      `ours-${kind}: ${trials.map((t) => t.id).join(", ")}, ${repeats} repeat(s), fresh process${notes.map((n) => `; ${n}`).join("")}`,
     );
+    const spec: VariantSpec = {
+      config: values.config,
+      set: values.set,
+      mirror,
+      workDir: path.join(tempDir, `work-${kind}`),
+      kind,
+      trials,
+      repeats,
+      predictRows,
+      predictRepeats,
+      fingerprint,
+    };
+    const specFile = path.join(tempDir, `spec-${kind}.json`);
+    await writeFile(specFile, JSON.stringify(spec));
+    const machine = await settle(`ours-${kind}`);
+    try {
+      const line = await runJsonChild(`ours-${kind}`, process.execPath, [
+        "--import",
+        "tsx",
+        path.join(here, "train-variant.ts"),
+        "--spec",
+        specFile,
+      ]);
+      const full = { ...common, ...line, ...machine, ...(notes.length > 0 ? { notes } : {}) };
+      console.log(JSON.stringify(full));
+      ours.set(kind, full as unknown as OursSummary & Line);
+    } catch (error) {
+      failures++;
+      console.log(JSON.stringify({ ...common, variant: `ours-${kind}`, error: (error as Error).message }));
+    }
   }
 
-  progress(
-    `peer: train_peer.py (${peerRepeats} repeats, fit on ${fitOn}${peerThreads === undefined ? "" : `, ${peerThreads} threads`})`,
-  );
-  const peers = await runPeer(peerDir, config);
-  for (const line of peers) console.log(JSON.stringify({ ...common, ...line }));
+  // Peers: one fresh process per model, each once even when two of our kinds compare with it.
+  const peerModel: Record<string, string> = {
+    "sklearn-logistic": "logistic",
+    "sklearn-hgb": "hgb",
+    "sklearn-hgb-ours-params": "hgb-ours-params",
+    lightgbm: "lightgbm",
+    "sklearn-rf": "rf",
+  };
+  const peerVariants = [...new Set(kinds.flatMap((k) => PEERS_OF[k] ?? []))];
+  const peers = new Map<string, VariantSummary & Line>();
+  const threadEnv =
+    peerThreads === undefined
+      ? {}
+      : Object.fromEntries(
+          ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"].map((k) => [k, String(peerThreads)]),
+        );
+  /** Peers fitted with our best trial's parameters (the forest: also the number of trees it kept). */
+  const PARAMS_FROM: Record<string, string> = {
+    "sklearn-hgb-ours-params": "gbdt",
+    lightgbm: "gbdt",
+    "sklearn-rf": "random-forest",
+  };
+  for (const variant of peerVariants) {
+    const from = PARAMS_FROM[variant];
+    const source = from === undefined ? undefined : ours.get(from);
+    if (from !== undefined && source === undefined) {
+      progress(`${variant}: skipped (it takes the parameters of our ${from}, which did not run)`);
+      continue;
+    }
+    const oursParams = {
+      ...((source?.best_params as Record<string, unknown> | undefined) ?? {}),
+      ...(variant === "sklearn-rf" && source !== undefined ? { keptTrees: source.best_iteration } : {}),
+    };
+    const args = [
+      path.join(here, "peers", "train_peer.py"),
+      "--data",
+      peerDir,
+      "--model",
+      peerModel[variant]!,
+      "--repeats",
+      String(peerRepeats),
+      "--fit-on",
+      fitOn,
+      "--class-weight",
+      config.training.classWeight,
+      "--seed",
+      String(config.seed),
+      "--threads",
+      String(peerThreads ?? cores),
+      "--ours-params",
+      JSON.stringify(oursParams),
+      "--selection-metric",
+      config.training.selectionMetric,
+      "--patience",
+      String(config.training.earlyStopping.patience),
+      "--min-delta",
+      String(config.training.earlyStopping.minDelta),
+      "--predict-rows",
+      String(predictRows),
+      "--predict-repeats",
+      String(predictRepeats),
+    ];
+    progress(`${variant}: train_peer.py (${peerRepeats} repeat(s), fresh process)`);
+    const machine = await settle(variant);
+    try {
+      const line = await runJsonChild(
+        `train_peer.py --model ${peerModel[variant]}`,
+        venvExecutable("python"),
+        args,
+        {
+          ...process.env,
+          ...threadEnv,
+        },
+      );
+      const full = { ...common, ...line, ...machine };
+      console.log(JSON.stringify(full));
+      peers.set(variant, full as unknown as VariantSummary & Line);
+    } catch (error) {
+      failures++;
+      console.log(JSON.stringify({ ...common, variant, error: (error as Error).message }));
+    }
+  }
 
-  for (const { ours: kind, peer: variant } of PAIRS) {
+  for (const kind of kinds) {
     const a = ours.get(kind);
-    const b = peers.find((p) => p.variant === variant);
-    if (a === undefined || b === undefined) continue;
-    const name = `tfjs-${kind}`;
-    for (const key of ["test_roc_auc", "test_f1_macro"] as const) {
-      console.log(
-        JSON.stringify({
-          ...common,
-          ratio: `${name}/${variant}`,
-          metric: key,
-          value: round5(a[key] / b[key]),
-          ours: round5(a[key]),
-          peer: b[key],
-          meaning: "ours / peer: >1 means ours scores higher",
-        }),
-      );
+    if (a === undefined) continue;
+    for (const variant of PEERS_OF[kind] ?? []) {
+      const b = peers.get(variant);
+      if (b === undefined) continue;
+      for (const line of ratioLines(common, a, b)) console.log(JSON.stringify(line));
     }
-    for (const [measure, seconds] of [
-      ["wall_s_median", a.wall],
-      ["best_trial_wall_s_median", a.best],
-    ] as const) {
-      console.log(
-        JSON.stringify({
-          ...common,
-          ratio: `${variant}/${name}`,
-          metric: measure,
-          value: round3(b.wall_s_median / seconds),
-          ours: round3(seconds),
-          peer: b.wall_s_median,
-          meaning: `peer wall_s_median / ours ${measure}: >1 means ours is faster`,
-        }),
-      );
-    }
+  }
+  const gbdt = ours.get("gbdt");
+  const hgb = peers.get("sklearn-hgb");
+  if (gbdt !== undefined && hgb !== undefined) {
+    const goals = goalLines(common, gbdt, hgb, {
+      metric: goalMetric(config.training.selectionMetric),
+      maxFitRatio: 3,
+      maxPredictSeconds: (0.5 * predictRows) / 100_000,
+      rows: predictRows,
+    });
+    for (const line of goals) console.log(JSON.stringify(line));
   }
 } finally {
   await cleanup();
+}
+if (failures > 0) {
+  progress(`${failures} variant(s) failed (their lines carry "error")`);
+  process.exitCode = 1;
 }

@@ -3,8 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import cliProgress from "cli-progress";
 import { parseNumberField } from "../data/csv-value.js";
-import { initTf } from "../models/backend.js";
-import { batchPredict, DEFAULT_MAX_BAD_FRACTION } from "../pipelines/predict.js";
+import { batchPredict, DEFAULT_CHUNK_ROWS, DEFAULT_MAX_BAD_FRACTION } from "../pipelines/predict.js";
 import { loadPredictor } from "../serving/model-source.js";
 import { WorkbenchError } from "../shared/errors.js";
 import { createLogger } from "../shared/logger.js";
@@ -14,17 +13,29 @@ import { registryClient } from "./registry-client.js";
 
 const USAGE = `usage: npm run predict -- --model <models:/name@alias | models:/name/version | runs:/id/path | dir>
        --input <file.csv | runs:/<run id>/<artifact path>> --output <file.csv | file.jsonl>
-       [--quarantine FILE] [--max-bad-fraction ${DEFAULT_MAX_BAD_FRACTION}] [--chunk-rows 4096]
+       [--quarantine FILE] [--max-bad-fraction ${DEFAULT_MAX_BAD_FRACTION}] [--chunk-rows ${DEFAULT_CHUNK_ROWS}]
+       [--workers N]
 
 Rows that fail validation are quarantined (default <output>.quarantine.jsonl, with line and reasons). When more
 than --max-bad-fraction of the rows (0..1, default ${DEFAULT_MAX_BAD_FRACTION}) fail, or none could be scored,
-the command exits 1 and writes nothing to --output.`;
+the command exits 1 and writes nothing to --output.
+--workers: threads that read, check and score chunks of --chunk-rows lines in parallel, each with its own copy
+of the model (default: one per core; 1 scores in this thread). The output is the same whatever the number.`;
 
 /** The value of a fraction flag, or undefined after printing a usage error (exit code 2). */
 function fractionFlag(name: string, raw: string): number | undefined {
   const value = parseNumberField(raw);
   if (value !== undefined && value >= 0 && value <= 1) return value;
   console.error(`error [CLI_USAGE]: --${name} must be a number from 0 to 1, got '${raw}'.\n${USAGE}`);
+  process.exitCode = 2;
+  return undefined;
+}
+
+/** The value of a positive integer flag, or undefined after printing a usage error (exit code 2). */
+function positiveIntegerFlag(name: string, raw: string): number | undefined {
+  const value = /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
+  if (Number.isSafeInteger(value) && value >= 1) return value;
+  console.error(`error [CLI_USAGE]: --${name} must be a positive integer, got '${raw}'.\n${USAGE}`);
   process.exitCode = 2;
   return undefined;
 }
@@ -39,7 +50,8 @@ export async function predictCommand(argv: readonly string[]): Promise<void> {
       output: { type: "string" },
       quarantine: { type: "string" },
       "max-bad-fraction": { type: "string", default: String(DEFAULT_MAX_BAD_FRACTION) },
-      "chunk-rows": { type: "string", default: "4096" },
+      "chunk-rows": { type: "string", default: String(DEFAULT_CHUNK_ROWS) },
+      workers: { type: "string", default: String(os.availableParallelism()) },
     },
     USAGE,
     ["model", "input", "output"],
@@ -48,12 +60,16 @@ export async function predictCommand(argv: readonly string[]): Promise<void> {
   const values = parsed.values;
   const maxBadFraction = fractionFlag("max-bad-fraction", String(values["max-bad-fraction"]));
   if (maxBadFraction === undefined) return;
+  const chunkRows = positiveIntegerFlag("chunk-rows", String(values["chunk-rows"]));
+  if (chunkRows === undefined) return;
+  const workers = positiveIntegerFlag("workers", String(values.workers));
+  if (workers === undefined) return;
   const logger = createLogger({ name: "predict", level: process.env.LOG_LEVEL ?? "warn" });
   let scratch: string | undefined;
   let client: MlflowClient | undefined;
   let bar: cliProgress.SingleBar | undefined;
   try {
-    await initTf();
+    // No TensorFlow.js set-up here: a network model's loader initialises it, other kinds do not need it.
     client = await registryClient(logger);
     const predictor = await loadPredictor(String(values.model), client);
     let input = String(values.input);
@@ -81,7 +97,8 @@ export async function predictCommand(argv: readonly string[]): Promise<void> {
       input,
       output: String(values.output),
       maxBadFraction,
-      chunkRows: Number(values["chunk-rows"]),
+      chunkRows,
+      workers,
       ...(typeof values.quarantine === "string" ? { quarantine: values.quarantine } : {}),
       ...(progress
         ? {
@@ -92,7 +109,7 @@ export async function predictCommand(argv: readonly string[]): Promise<void> {
     });
     progress?.stop();
     console.log(
-      `scored ${result.rowsScored} of ${result.rowsRead} rows with ${result.model.name}${result.model.version ? ` version ${result.model.version}` : ""} in ${result.seconds.toFixed(1)} s (${Math.round(result.rowsRead / result.seconds)} rows/s) → ${result.output}`,
+      `scored ${result.rowsScored} of ${result.rowsRead} rows with ${result.model.name}${result.model.version ? ` version ${result.model.version}` : ""} in ${result.seconds.toFixed(1)} s (${Math.round(result.rowsRead / result.seconds)} rows/s, ${result.workers === 1 ? "in this thread" : `${result.workers} threads: this one and ${result.workers - 1} worker thread${result.workers === 2 ? "" : "s"}`}) → ${result.output}`,
     );
     if (result.rowsQuarantined > 0) {
       const kinds = Object.entries(result.problemCounts)

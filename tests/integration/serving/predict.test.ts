@@ -378,6 +378,73 @@ describe("batch scoring (npm run predict)", () => {
       expect((await readFile(output, "utf8")).trim().split("\n")).toHaveLength(91);
     });
 
+    it("given --workers 2 (this thread and a worker thread) on a file of many chunks with bad rows, then the output and the quarantine are byte for byte those of --workers 1", async () => {
+      const lines = Array.from({ length: 3000 }, (_, i) =>
+        row(i + 1, i % 97 === 5 ? { AGE: "0x31" } : i % 101 === 7 ? { LIMIT_BAL: "20,000" } : {}).join(","),
+      );
+      const input = await csv("workers.csv", lines);
+      const runs: { stdout: string; output: string; quarantine: string }[] = [];
+      for (const workers of ["1", "2"]) {
+        const output = path.join(tmp.path(), `workers-${workers}.csv`);
+        const run = await cli(
+          "predict.ts",
+          [
+            "--model",
+            `models:/${model}@challenger`,
+            "--input",
+            input,
+            "--output",
+            output,
+            "--chunk-rows",
+            "100",
+            "--workers",
+            workers,
+          ],
+          env(),
+        );
+        expect(run.code, run.stderr).toBe(0);
+        runs.push({
+          stdout: run.stdout,
+          output: await readFile(output, "utf8"),
+          quarantine: await readFile(`${output}.quarantine.jsonl`, "utf8"),
+        });
+      }
+      const [one, two] = runs as [(typeof runs)[0], (typeof runs)[0]];
+      expect(one.stdout).toContain("rows/s, in this thread)");
+      expect(two.stdout).toMatch(/rows\/s, 2 threads: this one and 1 worker thread\)/);
+      expect(two.stdout).toContain("scored 2939 of 3000 rows");
+      expect(two.output === one.output, "the same output").toBe(true);
+      expect(two.quarantine === one.quarantine, "the same quarantine").toBe(true);
+      const ids = two.output
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((l) => Number(l.split(",")[0]));
+      expect(ids, "input order").toEqual([...ids].sort((a, b) => a - b));
+      expect(
+        (await quarantineOf(path.join(tmp.path(), "workers-2.csv.quarantine.jsonl"))).map((q) => q.line),
+        "each bad row's line (header = line 1)",
+      ).toEqual(
+        Array.from({ length: 3000 }, (_, i) => i)
+          .filter((i) => i % 97 === 5 || i % 101 === 7)
+          .map((i) => i + 2),
+      );
+    });
+
+    it.each([
+      ["--workers", "0"],
+      ["--workers", "two"],
+      ["--chunk-rows", "-5"],
+    ])("given %s %s, then a usage error (exit 2) before any scoring", async (flag, value) => {
+      const run = await cli(
+        "predict.ts",
+        ["--model", "x", "--input", "x.csv", "--output", "y.csv", `${flag}=${value}`],
+        env(),
+      );
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(`error [CLI_USAGE]: ${flag} must be a positive integer, got '${value}'.`);
+    });
+
     it.each(["1.5", "-0.1", "0x1"])(
       "given --max-bad-fraction %s, then a usage error (exit 2) before any scoring",
       async (value) => {
