@@ -90,7 +90,7 @@ export class ScoringWorkerError extends Error {
 }
 
 /** The csv-parse options batch scoring reads files with (besides `bom`, handled at the start of the file). */
-export const CSV_OPTIONS = { skip_empty_lines: true, trim: true, relax_column_count: true } as const;
+const CSV_OPTIONS = { skip_empty_lines: true, trim: true, relax_column_count: true } as const;
 
 /** A record as csv-parse reads it with `info`: its fields and the line it ends on. */
 export interface ParsedRecord {
