@@ -13,10 +13,11 @@ import path from "node:path";
 import type { FeatureMatrix } from "../../features/preprocessor.js";
 import { WorkbenchError } from "../../shared/errors.js";
 import { createRng, deriveSeed } from "../../shared/random.js";
+import { checkFitData, checkInput, notTrained } from "../fit-checks.js";
 import { classWeights, IterationTracker } from "../iterations.js";
 import type { FitData, FitOptions, FitResult, Model, ModelShape } from "../model.js";
 import { type BinaryProblem, DualCoordinateDescent, decision, oneVsRest } from "./dcd.js";
-import { checkFitData, checkInput, notTrained, stratifiedSplit, takeRows } from "./fit-data.js";
+import { stratifiedSplit, takeRows } from "./fit-data.js";
 import { fitPlatt, type PlattParams, plattLogProbability, plattProbability } from "./platt.js";
 
 export interface SvmSettings {

@@ -7,8 +7,9 @@ import path from "node:path";
 import type { FeatureMatrix } from "../../features/preprocessor.js";
 import { WorkbenchError } from "../../shared/errors.js";
 import { createRng, deriveSeed } from "../../shared/random.js";
+import { checkFitData, checkInput, notTrained } from "../fit-checks.js";
 import { classWeights, IterationTracker } from "../iterations.js";
-import { checkFitData, checkInput, notTrained, stratifiedSample, takeRows } from "../linear/fit-data.js";
+import { stratifiedSample, takeRows } from "../linear/fit-data.js";
 import type { FitData, FitOptions, FitResult, Model, ModelShape } from "../model.js";
 import {
   buildIndex,

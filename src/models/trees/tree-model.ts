@@ -3,6 +3,7 @@
 
 import type { FeatureMatrix } from "../../features/preprocessor.js";
 import { WorkbenchError } from "../../shared/errors.js";
+import { checkFitData } from "../fit-checks.js";
 import type { FeatureImportance, FitData, FitOptions, FitResult, Model, ModelShape } from "../model.js";
 import type { TrainedTrees } from "./boosting.js";
 import {
@@ -15,27 +16,6 @@ import {
 } from "./ensemble.js";
 
 export type TreeTrainer = (data: FitData, options: FitOptions) => Promise<TrainedTrees>;
-
-/** Named errors for data a tree model cannot train on. */
-export function checkFitData(kind: string, data: FitData, shape: ModelShape): void {
-  const classes = data.classes.length;
-  const fail = (problem: string, details: Record<string, unknown> = {}) =>
-    new WorkbenchError("TREE_TRAIN_DATA_INVALID", `${kind}: ${problem}.`, { details: { kind, ...details } });
-  if (classes < 2) throw fail(`needs at least two classes (got ${classes})`, { classes });
-  if (classes !== shape.classes.length)
-    throw fail(`the data has ${classes} classes, the model was built for ${shape.classes.length}`);
-  if (data.train.rows < 1) throw fail("the training set is empty");
-  if (data.train.cols !== shape.featureNames.length || data.validation.cols !== data.train.cols)
-    throw fail(
-      `expected ${shape.featureNames.length} features (train has ${data.train.cols}, validation ${data.validation.cols})`,
-    );
-  if (data.trainLabels.length !== data.train.rows || data.validationLabels.length !== data.validation.rows)
-    throw fail("labels and rows differ in number");
-  for (const labels of [data.trainLabels, data.validationLabels])
-    for (const label of labels)
-      if (!(label >= 0 && label < classes))
-        throw fail(`label ${label} is not a class index 0..${classes - 1}`);
-}
 
 export class TreeModel implements Model {
   private trained: Ensemble | undefined;
@@ -75,7 +55,7 @@ export class TreeModel implements Model {
   }
 
   async fit(data: FitData, options: FitOptions): Promise<FitResult> {
-    checkFitData(this.kind, data, this.shape);
+    checkFitData(this.kind, "TREE_TRAIN_DATA_INVALID", data, this.shape);
     const { ensemble, result, kept } = await this.trainer(data, options);
     this.trained = ensemble;
     this.kept = kept;
