@@ -89,6 +89,16 @@ export interface DataFacts {
   classes: number;
 }
 
+/**
+ * What a cost estimate sees: the data's shape and the run's early-stopping patience (kinds that usually stop
+ * early are estimated at the iterations they typically run, not at their planned maximum).
+ */
+export interface CostFacts extends DataFacts {
+  validationRows: number;
+  /** Iterations without improvement before training stops (the run's earlyStopping.patience). */
+  patience: number;
+}
+
 /** One model family: its hyperparameters, how to build, train and load it. */
 export interface ModelKind<S extends z.AnyZodObject = z.AnyZodObject> {
   readonly kind: string;
@@ -103,6 +113,14 @@ export interface ModelKind<S extends z.AnyZodObject = z.AnyZodObject> {
    * k larger than the training set. Checked before any training starts.
    */
   checkData?(params: z.output<S>, facts: DataFacts): [string, string][];
+  /**
+   * A rough estimate of the work of training with these hyperparameters on data of this shape, in milliseconds
+   * of one core of the development machine (calibrated, within a factor of ~1.5, on the credit-default trials).
+   * The trial pool starts the most expensive waiting trial first, so that the long trials do not end up last
+   * (longest-processing-time-first); only the order of the estimates matters, never their value, and nothing a
+   * trial computes depends on it. Each kind documents its formula.
+   */
+  estimateCost(params: z.output<S>, facts: CostFacts): number;
   /** The planned number of iterations (epochs, rounds, trees) for progress output. */
   plannedIterations(params: z.output<S>): number;
   create(params: z.output<S>, shape: ModelShape): Promise<Model>;

@@ -1,10 +1,12 @@
-// A pool of worker threads that train trials (trial-worker.ts). Each worker gets the training data once, as
-// typed arrays over SharedArrayBuffers (one copy for the whole pool), then one trial at a time; the model it
-// trained comes back through a temporary directory (Model.save in the worker, ModelKind.load here). A worker
-// that throws or exits fails only its trial (CANDIDATE_FAILED with the worker's message) and is replaced.
-// With one worker the pool trains in this thread instead, one trial at a time.
-import { existsSync, readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+// A pool of worker threads that train trials (trial-worker.ts). The workers can start before the training data
+// exists (startTrialWorkers): they load their modules and TensorFlow.js's backend while this thread prepares the
+// data. Each worker then gets the data once, as typed arrays over SharedArrayBuffers (one copy for the whole
+// pool), then one trial at a time; the model it trained comes back through a temporary directory (Model.save in
+// the worker, ModelKind.load here). A worker that throws or exits fails only its trial (CANDIDATE_FAILED with
+// the worker's message) and is replaced. With one worker the pool trains in this thread instead, one trial at a
+// time.
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -16,7 +18,7 @@ import type { Trial } from "./candidates.js";
 import { curveStopper, type FittedTrial, fitTrial, type TrialFitOptions } from "./fit-trial.js";
 import { modelKind } from "./kinds/index.js";
 import type { FitData, IterationRecord } from "./model.js";
-import type { SerializedError, TrialMessage, WorkerInit, WorkerMessage } from "./trial-worker.js";
+import type { InitMessage, SerializedError, TrialMessage, WorkerMessage } from "./trial-worker.js";
 
 export interface PoolTask {
   trial: Trial;
@@ -33,6 +35,25 @@ export interface TrialPool {
   /** Trains one trial (queued until a worker is free); the model is the caller's to dispose. */
   run(task: PoolTask): Promise<FittedTrial>;
   /** Stops every worker and removes the temporary directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * Worker threads started before the training data exists: they load their modules (TensorFlow.js and its
+ * backend included) while the caller prepares the data, then `start` hands it to them.
+ */
+export interface TrialWorkers {
+  /** Trials trained at once. */
+  readonly size: number;
+  /** Resolves once every worker has loaded its modules or exited (at once when training in this thread). */
+  ready(): Promise<void>;
+  /**
+   * Gives the workers the training data and the run's fit options: the pool that trains on them. Once per
+   * TrialWorkers; closing the pool closes the workers. `onNotice` hears why training happens in this thread,
+   * when it does (default: a line on stderr).
+   */
+  start(data: FitData, options: TrialFitOptions, onNotice?: (message: string) => void): TrialPool;
+  /** Stops the workers (started or not); closing twice is fine. */
   close(): Promise<void>;
 }
 
@@ -114,6 +135,32 @@ class InProcessPool implements TrialPool {
   }
 }
 
+/** Training in this thread: nothing to start early; `why` (if any) is the notice `start` gives. */
+class InProcessWorkers implements TrialWorkers {
+  readonly size = 1;
+  private started = false;
+  private closed = false;
+
+  constructor(private readonly why: string | undefined) {}
+
+  async ready(): Promise<void> {}
+
+  start(data: FitData, options: TrialFitOptions, onNotice?: (message: string) => void): TrialPool {
+    if (this.closed) throw new Error("these trial workers were closed");
+    if (this.started) throw new Error("these trial workers were started already");
+    this.started = true;
+    if (this.why !== undefined)
+      (onNotice ?? ((m: string) => process.stderr.write(`${m}\n`)))(
+        `training candidates in-process, one at a time: no worker thread (${this.why})`,
+      );
+    return new InProcessPool(data, options);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
 /** How to start a worker: code for an eval'd bootstrap that imports trial-worker (through tsx for .ts). */
 export interface WorkerEntry {
   /** The worker file. */
@@ -192,6 +239,9 @@ interface Job {
 
 interface Slot {
   worker: Worker;
+  /** Resolves when the worker has loaded its modules (or exited). */
+  loaded: Promise<void>;
+  markLoaded: () => void;
   job: Job | undefined;
   /** Set once the worker is going away (failed, crashed or closing): it takes no more trials. */
   retired: boolean;
@@ -202,24 +252,49 @@ interface Slot {
 
 const STDERR_TAIL = 2000;
 
-class WorkerPool implements TrialPool {
+/** The data and options every worker trains with, and where they save models (set by `start`). */
+interface PoolInit {
+  message: InitMessage;
+  root: string;
+}
+
+class WorkerPool implements TrialPool, TrialWorkers {
   readonly inProcess = false;
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private closed = false;
   private dirs = 0;
+  private init: PoolInit | undefined;
   /** Models being loaded from what the workers saved (close waits for them). */
   private readonly loading = new Set<Promise<void>>();
 
+  /** Starts `size` workers at once; they wait for the data (`start`). */
   constructor(
     readonly size: number,
     private readonly entry: WorkerEntry,
-    private readonly init: WorkerInit,
-    private readonly root: string,
-  ) {}
+  ) {
+    for (let i = 0; i < size; i++) this.spawn();
+  }
+
+  async ready(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.loaded));
+  }
+
+  start(data: FitData, options: TrialFitOptions): TrialPool {
+    if (this.closed) throw new Error("these trial workers were closed");
+    if (this.init !== undefined) throw new Error("these trial workers were started already");
+    this.init = {
+      message: { type: "init", data: sharedData(data), options },
+      root: mkdtempSync(path.join(os.tmpdir(), "workbench-trials-")),
+    };
+    for (const slot of this.slots) slot.worker.postMessage(this.init.message);
+    return this;
+  }
 
   run(task: PoolTask): Promise<FittedTrial> {
     if (this.closed) return Promise.reject(new Error("the trial pool is closed"));
+    if (this.init === undefined)
+      return Promise.reject(new Error("the trial pool has no data yet (TrialWorkers.start)"));
     return new Promise<FittedTrial>((resolve, reject) => {
       this.queue.push({ task, resolve, reject });
       this.pump();
@@ -238,14 +313,17 @@ class WorkerPool implements TrialPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.entry.code, {
-      eval: true,
-      execArgv: [],
-      workerData: this.init,
-      stderr: true,
+    const worker = new Worker(this.entry.code, { eval: true, execArgv: [], stderr: true });
+    // A replacement worker gets the data at once (messages wait until the worker listens).
+    if (this.init !== undefined) worker.postMessage(this.init.message);
+    let markLoaded = () => {};
+    const loaded = new Promise<void>((resolve) => {
+      markLoaded = resolve;
     });
     const slot: Slot = {
       worker,
+      loaded,
+      markLoaded,
       job: undefined,
       retired: false,
       stderrTail: "",
@@ -279,7 +357,7 @@ class WorkerPool implements TrialPool {
 
   private assign(slot: Slot, job: Job): void {
     slot.job = job;
-    const dir = path.join(this.root, `${++this.dirs}-${job.task.trial.id}`);
+    const dir = path.join(this.init!.root, `${++this.dirs}-${job.task.trial.id}`);
     job.dir = dir;
     const message: TrialMessage = {
       type: "trial",
@@ -291,6 +369,10 @@ class WorkerPool implements TrialPool {
   }
 
   private onMessage(slot: Slot, message: WorkerMessage): void {
+    if (message.type === "ready") {
+      slot.markLoaded();
+      return;
+    }
     const job = slot.job;
     if (job === undefined || message.id !== job.task.trial.id) return;
     if (message.type === "iteration") {
@@ -320,9 +402,10 @@ class WorkerPool implements TrialPool {
     const dir = job.dir!;
     try {
       if (job.hookError !== undefined) throw job.hookError;
+      const { data } = this.init!.message;
       const model = await modelKind(trial.kind).load(dir, trial.params, {
-        featureNames: this.init.data.train.featureNames,
-        classes: this.init.data.classes,
+        featureNames: data.train.featureNames,
+        classes: data.classes,
       });
       job.resolve({ model, result, seconds });
     } catch (error) {
@@ -352,6 +435,7 @@ class WorkerPool implements TrialPool {
 
   private async onExit(slot: Slot, code: number): Promise<void> {
     slot.retired = true;
+    slot.markLoaded();
     const index = this.slots.indexOf(slot);
     if (index >= 0) this.slots.splice(index, 1);
     const job = slot.job;
@@ -382,11 +466,12 @@ class WorkerPool implements TrialPool {
     await Promise.all(
       slots.map((s) => {
         s.retired = true;
+        s.markLoaded();
         return s.worker.terminate();
       }),
     );
     await Promise.all(this.loading);
-    await rm(this.root, { recursive: true, force: true });
+    if (this.init !== undefined) await rm(this.init.root, { recursive: true, force: true });
   }
 }
 
@@ -401,21 +486,24 @@ export function poolSize(workers: number | undefined): number {
   return size;
 }
 
+/**
+ * Starts the worker threads of a trial pool now, before the training data exists, so that they load their
+ * modules (TensorFlow.js included) while the caller prepares it; `start` then hands them the data. `workers`:
+ * threads (default one per core); 1, or no worker file to start, trains in this thread instead.
+ */
+export function startTrialWorkers(workers: number | undefined): TrialWorkers {
+  const size = poolSize(workers);
+  if (size === 1) return new InProcessWorkers(undefined);
+  const url: unknown = import.meta.url;
+  const entry = typeof url === "string" ? workerEntryFor(url) : "import.meta.url is not available";
+  if (typeof entry === "string") return new InProcessWorkers(entry);
+  return new WorkerPool(size, entry);
+}
+
 /** A pool of `workers` threads for these data and options (in-process when 1, or when no worker can start). */
 export async function createTrialPool(data: FitData, options: PoolOptions): Promise<TrialPool> {
   const { workers, onNotice, seed, selectionMetric, classWeight, earlyStopping } = options;
   // Only these cross into the workers (structured clone).
   const fitOptions: TrialFitOptions = { seed, selectionMetric, classWeight, earlyStopping };
-  const size = poolSize(workers);
-  if (size === 1) return new InProcessPool(data, fitOptions);
-  const url: unknown = import.meta.url;
-  const entry = typeof url === "string" ? workerEntryFor(url) : "import.meta.url is not available";
-  if (typeof entry === "string") {
-    (onNotice ?? ((m: string) => process.stderr.write(`${m}\n`)))(
-      `training candidates in-process, one at a time: no worker thread (${entry})`,
-    );
-    return new InProcessPool(data, fitOptions);
-  }
-  const root = await mkdtemp(path.join(os.tmpdir(), "workbench-trials-"));
-  return new WorkerPool(size, entry, { data: sharedData(data), options: fitOptions }, root);
+  return startTrialWorkers(workers).start(data, fitOptions, onNotice);
 }

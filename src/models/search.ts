@@ -1,7 +1,9 @@
 // Trains every candidate's trials on a pool of worker threads: grid, random and fixed trials as one queue, TPE
 // searches batch by batch (each batch suggested from the finished trials of the earlier ones, with the median
-// pruning rule as a per-iteration threshold curve fixed before a trial starts). Nothing a trial gets depends on
-// the number of workers or on completion order, so results equal a sequential run's for the same seed.
+// pruning rule as a per-iteration threshold curve fixed before a trial starts). With several workers, waiting
+// trials start costliest first (their kinds' cost estimates), so that no long trial is left for the end. Nothing
+// a trial gets depends on the number of workers, on the order trials start in or on completion order, so
+// results equal a sequential run's for the same seed; outcomes come back in trial order.
 import type { CandidateSpec } from "../config/train-config.js";
 import { evaluate, higherIsBetter, type MetricSet } from "../evaluation/metrics.js";
 import { createRng, deriveSeed } from "../shared/random.js";
@@ -9,7 +11,7 @@ import { type CandidatePlan, candidateRng, planCandidates, resolveTrial, type Tr
 import { checkTrialData, type TrialFitOptions } from "./fit-trial.js";
 import { modelKind } from "./kinds/index.js";
 import type { FitData, FitResult, IterationRecord, Model } from "./model.js";
-import { createTrialPool, type TrialPool } from "./pool.js";
+import { startTrialWorkers, type TrialPool, type TrialWorkers } from "./pool.js";
 import { medianCurve, type TpeObservation, TpeSampler } from "./tpe.js";
 
 export interface TrialOutcome {
@@ -36,32 +38,64 @@ export interface SearchHooks {
 }
 
 export interface SearchOptions extends TrialFitOptions {
-  /** Worker threads (default: one per core); 1 trains in-process. */
-  workers?: number | undefined;
+  /**
+   * Worker threads (default: one per core; 1 trains in-process), or workers started earlier with
+   * startTrialWorkers (e.g. while the data was prepared): trainCandidates starts them on this data and closes them.
+   */
+  workers?: number | TrialWorkers | undefined;
 }
 
-/** Grants up to `size` holders at once; waiting requests are served lowest priority value (trial index) first. */
-class Slots {
-  private readonly waiting: { priority: number; grant: () => void }[] = [];
+/**
+ * Grants up to `size` holders at once. A request waits at least for a microtask, so that the requests made
+ * together (every grid, random and fixed trial at the start, a TPE batch) compete for the free slots: the
+ * largest estimated cost first (longest-processing-time-first: a long trial started last would leave the other
+ * workers idle at the end), ties — and every request when costs are all 0 — in trial order.
+ */
+export class Slots {
+  private readonly waiting: { cost: number; index: number; grant: () => void }[] = [];
+  private scheduled = false;
 
   constructor(private free: number) {}
 
-  acquire(priority: number): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return Promise.resolve();
-    }
+  acquire(index: number, cost: number): Promise<void> {
     return new Promise((grant) => {
-      this.waiting.push({ priority, grant });
-      this.waiting.sort((a, b) => a.priority - b.priority);
+      this.waiting.push({ cost, index, grant });
+      this.schedule();
     });
   }
 
   release(): void {
-    const next = this.waiting.shift();
-    if (next === undefined) this.free++;
-    else next.grant();
+    this.free++;
+    this.schedule();
   }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.waiting.sort((a, b) => b.cost - a.cost || a.index - b.index);
+      while (this.free > 0 && this.waiting.length > 0) {
+        this.free--;
+        this.waiting.shift()!.grant();
+      }
+    });
+  }
+}
+
+/**
+ * A trial's estimated cost on this data (its kind's estimateCost; 0 when that is not a finite number): the
+ * order in which waiting trials start, nothing else.
+ */
+export function trialCost(trial: Trial, data: FitData, patience: number): number {
+  const cost = modelKind(trial.kind).estimateCost(trial.params, {
+    rows: data.train.rows,
+    cols: data.train.cols,
+    classes: data.classes.length,
+    validationRows: data.validation.rows,
+    patience,
+  });
+  return Number.isFinite(cost) ? Math.max(0, cost) : 0;
 }
 
 /** Where each candidate's trials start in trial order, and how many trials there are in all (TPE included). */
@@ -86,17 +120,26 @@ export async function trainCandidates(
   options: SearchOptions,
   hooks: SearchHooks = {},
 ): Promise<TrialOutcome[]> {
-  const plans = planCandidates(candidates, options.seed);
-  // The kinds' data checks (e.g. k ≤ training rows) fail the run before anything trains.
-  for (const plan of plans) for (const trial of plan.trials) checkTrialData(trial, data);
-  const { offsets, total } = totals(plans);
   const { seed, selectionMetric, classWeight, earlyStopping, workers } = options;
+  let plans: CandidatePlan[];
+  try {
+    plans = planCandidates(candidates, options.seed);
+    // The kinds' data checks (e.g. k ≤ training rows) fail the run before anything trains.
+    for (const plan of plans) for (const trial of plan.trials) checkTrialData(trial, data);
+  } catch (error) {
+    if (typeof workers === "object") await workers.close();
+    throw error;
+  }
+  const { offsets, total } = totals(plans);
   const fitOptions: TrialFitOptions = { seed, selectionMetric, classWeight, earlyStopping };
-  const pool = await createTrialPool(data, {
-    ...fitOptions,
-    workers,
-    ...(hooks.onNotice === undefined ? {} : { onNotice: hooks.onNotice }),
-  });
+  const started = typeof workers === "object" ? workers : startTrialWorkers(workers);
+  let pool: TrialPool;
+  try {
+    pool = started.start(data, fitOptions, hooks.onNotice);
+  } catch (error) {
+    await started.close();
+    throw error;
+  }
   const search = new Search(pool, data, fitOptions, hooks, total);
   try {
     await Promise.all(
@@ -136,7 +179,11 @@ class Search {
     index: number,
     pruneCurve?: readonly number[],
   ): Promise<TrialOutcome | undefined> {
-    await this.slots.acquire(index);
+    // With one slot the trials run in trial order, as a sequential run does; with more, the costliest first.
+    await this.slots.acquire(
+      index,
+      this.pool.size > 1 ? trialCost(trial, this.data, this.options.earlyStopping.patience) : 0,
+    );
     try {
       this.hooks.onTrialStart?.(trial, index, this.total);
       const train = async (): Promise<TrialOutcome> => {

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { defineKind } from "../model.js";
 import { trainForest } from "../trees/forest.js";
 import { loadTreeModel, TreeModel } from "../trees/tree-model.js";
-import { maxFeaturesSchema } from "./random-forest.js";
+import { BINNING_MS, classTreeCost, maxFeaturesSchema } from "./random-forest.js";
 
 export const decisionTreeParams = z
   .object({
@@ -34,6 +34,7 @@ export const decisionTreeKind = defineKind({
     "Decision tree (TypeScript, histogram CART): Gini or entropy, depth/leaf limits, class probabilities in the leaves; one iteration.",
   iterationUnit: "tree",
   params: decisionTreeParams,
+  estimateCost: (p, facts) => BINNING_MS * facts.rows * facts.cols + classTreeCost(p, facts),
   plannedIterations: () => 1,
   create: async (params, shape) => new TreeModel("decision-tree", shape, trainer(params), "trees"),
   load: async (dir, params, shape) => loadTreeModel(dir, "decision-tree", shape, trainer(params), "trees"),

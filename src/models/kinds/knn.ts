@@ -49,6 +49,11 @@ export const knnKind = defineKind({
       ]);
     return problems;
   },
+  // Scoring the validation rows against the stored ones, ~0.22 ns per row pair × feature (the SIMD kernel: a
+  // 1,000-row batch against 10,000 rows of 90 features takes ~0.2 s), plus standardising the training rows.
+  estimateCost: (p, facts) =>
+    2.2e-7 * facts.validationRows * Math.min(facts.rows, p.maxRows) * facts.cols +
+    1e-5 * facts.rows * facts.cols,
   plannedIterations: () => 1,
   create: async (params, shape) => new KnnModel(params, shape),
   load: async (dir, params, shape) => loadKnnModel(dir, params, shape),

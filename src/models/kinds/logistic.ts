@@ -2,7 +2,7 @@
 import * as tfl from "@tensorflow/tfjs-layers";
 import { z } from "zod";
 import { defineKind } from "../model.js";
-import { compileNetwork, loadNetwork, NetworkModel } from "./network.js";
+import { compileNetwork, loadNetwork, NetworkModel, networkCost, outputUnits } from "./network.js";
 
 const positiveInt = z.number().int().positive();
 
@@ -40,6 +40,8 @@ export const logisticKind = defineKind({
   description: "Logistic (softmax) regression, TensorFlow.js, Adam with L2; one iteration = one epoch.",
   iterationUnit: "epoch",
   params: logisticParams,
+  // One dense layer: features × outputs multiply-adds per row (see networkCost).
+  estimateCost: (p, facts) => networkCost(p, facts.cols * outputUnits(facts.classes), facts),
   plannedIterations: (p) => p.epochs,
   create: async (params, shape) => new NetworkModel("logistic", params, shape, build(params)),
   load: async (dir, params, shape) =>

@@ -2,7 +2,7 @@
 import * as tfl from "@tensorflow/tfjs-layers";
 import { z } from "zod";
 import { defineKind } from "../model.js";
-import { compileNetwork, loadNetwork, NetworkModel } from "./network.js";
+import { compileNetwork, loadNetwork, NetworkModel, networkCost, outputUnits } from "./network.js";
 
 const positiveInt = z.number().int().positive();
 
@@ -55,12 +55,22 @@ function build(params: MlpParams) {
   };
 }
 
+/** Multiply-adds per row of the dense layers (features → hidden layers → outputs). */
+export function mlpMultiplyAdds(hiddenUnits: readonly number[], features: number, classes: number): number {
+  const widths = [features, ...hiddenUnits, outputUnits(classes)];
+  let total = 0;
+  for (let i = 1; i < widths.length; i++) total += widths[i - 1]! * widths[i]!;
+  return total;
+}
+
 export const mlpKind = defineKind({
   kind: "mlp",
   description:
     "Multi-layer perceptron, TensorFlow.js: dense layers, dropout, optional batch norm, L2, Adam; one iteration = one epoch.",
   iterationUnit: "epoch",
   params: mlpParams,
+  estimateCost: (p, facts) =>
+    networkCost(p, mlpMultiplyAdds(p.hiddenUnits, facts.cols, facts.classes), facts),
   plannedIterations: (p) => p.epochs,
   create: async (params, shape) => new NetworkModel("mlp", params, shape, build(params)),
   load: async (dir, params, shape) =>

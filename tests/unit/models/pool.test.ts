@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { planCandidates, type Trial } from "../../../src/models/candidates.js";
 import { fitTrial, type TrialFitOptions } from "../../../src/models/fit-trial.js";
 import type { IterationRecord } from "../../../src/models/model.js";
-import { createTrialPool, poolSize, workerEntryFor } from "../../../src/models/pool.js";
+import { createTrialPool, poolSize, startTrialWorkers, workerEntryFor } from "../../../src/models/pool.js";
 import { ConfigError, WorkbenchError } from "../../../src/shared/errors.js";
 import { rejectionOf, thrownBy } from "../../helpers/expect-error.js";
 import { syntheticFitData } from "../../helpers/synthetic.js";
@@ -120,6 +120,55 @@ describe("the trial pool", () => {
     } finally {
       for (const m of [inWorker, mlpInWorker, here, mlpHere]) m.model.dispose();
     }
+  });
+
+  it("workers start before the data: they load their modules, then train on what start gives them, bit for bit", async () => {
+    const workers = startTrialWorkers(2);
+    try {
+      expect(workers.size).toBe(2);
+      await workers.ready(); // every worker loaded its modules (and TensorFlow.js's backend) without any data
+      const pool = workers.start(data, options);
+      expect([pool.size, pool.inProcess]).toEqual([2, false]);
+      const again = thrownBy(() => workers.start(data, options), Error);
+      expect(again.message).toBe("these trial workers were started already");
+      const [inWorker, here] = [
+        await pool.run({ trial: logistic1 }),
+        await fitTrial(logistic1, data, options),
+      ];
+      try {
+        expect(
+          bytes(inWorker.model.predict(data.validation)).equals(bytes(here.model.predict(data.validation))),
+        ).toBe(true);
+        expect(inWorker.result.history).toHaveLength(3);
+      } finally {
+        inWorker.model.dispose();
+        here.model.dispose();
+      }
+      await pool.close();
+    } finally {
+      await workers.close(); // closing twice (pool, then workers) is fine
+    }
+  });
+
+  it("workers closed before they got any data cannot start; one worker starts nothing early", async () => {
+    const workers = startTrialWorkers(2);
+    await workers.close();
+    expect(thrownBy(() => workers.start(data, options), Error).message).toBe(
+      "these trial workers were closed",
+    );
+    const one = startTrialWorkers(1);
+    await one.ready();
+    const pool = one.start(data, options);
+    expect([one.size, pool.size, pool.inProcess]).toEqual([1, 1, true]);
+    expect(thrownBy(() => one.start(data, options), Error).message).toBe(
+      "these trial workers were started already",
+    );
+    await pool.close();
+    const bad = thrownBy(() => startTrialWorkers(1.5), ConfigError);
+    expect([bad.code, bad.message]).toEqual([
+      "CONFIG_INVALID",
+      "workers must be a positive integer (got 1.5).",
+    ]);
   });
 
   it("a worker that exits fails only its trial (CANDIDATE_FAILED) and is replaced", async () => {

@@ -3,10 +3,17 @@ import type { CandidateSpec } from "../../../src/config/train-config.js";
 import { planCandidates, type Trial } from "../../../src/models/candidates.js";
 import { fitTrial } from "../../../src/models/fit-trial.js";
 import { modelKind } from "../../../src/models/kinds/index.js";
-import { type SearchOptions, type TrialOutcome, trainCandidates } from "../../../src/models/search.js";
+import { startTrialWorkers } from "../../../src/models/pool.js";
+import {
+  type SearchOptions,
+  Slots,
+  type TrialOutcome,
+  trainCandidates,
+  trialCost,
+} from "../../../src/models/search.js";
 import { medianCurve } from "../../../src/models/tpe.js";
 import { ConfigError, WorkbenchError } from "../../../src/shared/errors.js";
-import { rejectionOf } from "../../helpers/expect-error.js";
+import { rejectionOf, thrownBy } from "../../helpers/expect-error.js";
 import { syntheticFitData } from "../../helpers/synthetic.js";
 
 const options: SearchOptions = {
@@ -74,7 +81,93 @@ describe("fitTrial", () => {
   });
 });
 
+describe("Slots", () => {
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+  it("grant the costliest waiting request first (ties and equal costs in trial order), later ones competing too", async () => {
+    const slots = new Slots(2);
+    const granted: number[] = [];
+    const request = (index: number, cost: number) =>
+      void slots.acquire(index, cost).then(() => granted.push(index));
+    request(0, 1);
+    request(1, 5);
+    request(2, 3);
+    request(3, 5);
+    request(4, 1);
+    await settle();
+    expect(granted).toEqual([1, 3]); // requested together: compared, not first come first served
+    slots.release();
+    await settle();
+    expect(granted).toEqual([1, 3, 2]);
+    request(5, 9); // arrives while 0 and 4 still wait
+    slots.release();
+    await settle();
+    expect(granted).toEqual([1, 3, 2, 5]);
+    slots.release();
+    slots.release();
+    await settle();
+    expect(granted).toEqual([1, 3, 2, 5, 0, 4]);
+  });
+});
+
 describe("trainCandidates", () => {
+  it("with two workers the costliest trial starts first; with one, trial order; outcomes in trial order either way", async () => {
+    const specs: CandidateSpec[] = [
+      { kind: "logistic", params: { epochs: 2, batchSize: 64 }, grid: { l2: [0, 0.01] } },
+      { kind: "mlp", params: { epochs: 8, hiddenUnits: [8], batchSize: 64 } },
+    ];
+    const run = async (workers: number) => {
+      const starts: [string, number][] = [];
+      const outcomes = await trainCandidates(
+        specs,
+        data,
+        { ...options, workers },
+        {
+          onTrialStart: (t, index) => starts.push([t.id, index]),
+        },
+      );
+      disposeAll(outcomes);
+      return {
+        starts,
+        ids: outcomes.map((o) => o.trial.id),
+        costs: outcomes.map((o) => trialCost(o.trial, data, 10)),
+      };
+    };
+    const two = await run(2);
+    expect(two.costs[2]).toBeGreaterThan(Math.max(two.costs[0]!, two.costs[1]!));
+    expect(two.starts).toEqual([
+      ["mlp-1", 2],
+      ["logistic-1", 0],
+      ["logistic-2", 1],
+    ]);
+    expect(two.ids).toEqual(["logistic-1", "logistic-2", "mlp-1"]);
+    const one = await run(1);
+    expect(one.starts).toEqual([
+      ["logistic-1", 0],
+      ["logistic-2", 1],
+      ["mlp-1", 2],
+    ]);
+    expect(one.ids).toEqual(two.ids);
+  });
+
+  it("takes workers started earlier, trains on them and closes them (also when a data check fails first)", async () => {
+    const early = startTrialWorkers(2);
+    const outcomes = await trainCandidates(fourTrials.slice(0, 1), data, { ...options, workers: early });
+    disposeAll(outcomes);
+    expect(outcomes.map((o) => o.trial.id)).toEqual(["logistic-1", "logistic-2"]);
+    expect(thrownBy(() => early.start(data, options), Error).message).toBe("these trial workers were closed");
+
+    const refused = startTrialWorkers(2);
+    const error = await rejectionOf(
+      trainCandidates([{ kind: "knn", params: { k: 5000 } }], data, { ...options, workers: refused }),
+      ConfigError,
+    );
+    expect(error.code).toBe("CONFIG_INVALID");
+    expect(thrownBy(() => refused.start(data, options), Error).message).toBe(
+      "these trial workers were closed",
+    );
+  });
+
   it("two workers give what one does, bit for bit (logistic, mlp, gbdt), every trial through `around`", async () => {
     const run = async (workers: number) => {
       const calls: string[] = [];

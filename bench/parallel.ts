@@ -1,0 +1,215 @@
+// `npm run bench:parallel -- [--config configs/credit-default.yaml] [--workers 2] [--repeats 3]
+//                           [--wait-idle 0.9 [--wait-minutes 10]] [--set key=value ...] [--mirror DIR]`
+//
+// Issue 10's goal for parallel candidates: the config's training run, wall time with one worker (the candidates
+// one after another, in this thread) against --workers worker threads.
+//
+// One throwaway MLflow server is started first (a temp store, a free port) and used by every run, so its start
+// is not timed. Then `npm run train -- --config <config> --workers <n>` runs as a fresh process (node --import
+// tsx scripts/train.ts, what `npm run train` runs, with MLFLOW_TRACKING_URI pointing at that server), --repeats
+// times per worker count, interleaved: 1 then n, then n then 1, … (a drift of the machine's speed weighs on both
+// sides alike). Every run does everything `npm run train` does: data preparation, every candidate as a child
+// run, evaluation, plots, packaging, registration.
+//
+// stdout, JSON lines only (progress and the runs' own output go to stderr):
+//   one line per run   wall_s: spawn to exit of the train command (the goal's measure); from its MLflow runs:
+//                      before_candidates_s, candidates_s (first trial's start to last trial's end),
+//                      after_candidates_s, trial_seconds_sum (Σ of the trials' train_seconds), trials; the
+//                      machine's idle share and load average before it started
+//   a summary line     medians per worker count and their ratios (1 worker / n: > 1 means n are faster), for the
+//                      whole run and for the candidates' phase alone
+//   the goal line      wall-time ratio ≥ 1.6: met or not
+// `--wait-idle 0.9` waits (up to --wait-minutes) before each run until the machine is that idle: other jobs on
+// the same cores distort a parallel benchmark more than a sequential one. Exit code 1 when a run failed.
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { loadTrainConfig } from "../src/config/train-config.js";
+import { projectRoot } from "../src/shared/project.js";
+import { MlflowClient } from "../src/tracking/client.js";
+import { type LocalServer, startLocalServer } from "../src/tracking/local-server.js";
+import { integerFlag, mirrorDir, progressLogger, round1, round3, waitForIdle } from "./lib.js";
+import { interleave, type Line, runPhases, summaryLines, type TimedRun } from "./parallel-report.js";
+
+const GOAL = 1.6;
+
+const { values } = parseArgs({
+  options: {
+    config: { type: "string", default: "configs/credit-default.yaml" },
+    set: { type: "string", multiple: true, default: [] },
+    /** Worker threads compared with one worker. */
+    workers: { type: "string", default: "2" },
+    repeats: { type: "string", default: "3" },
+    /** Before each run, wait until the machine is this idle (0..1; 0 = do not wait), for at most --wait-minutes. */
+    "wait-idle": { type: "string", default: "0" },
+    "wait-minutes": { type: "string", default: "10" },
+    mirror: { type: "string" },
+  },
+});
+
+const workers = integerFlag("workers", values.workers, 2);
+const repeats = integerFlag("repeats", values.repeats);
+const waitIdle = Number(values["wait-idle"]);
+if (!(waitIdle >= 0 && waitIdle < 1))
+  throw new Error(`--wait-idle must be in [0, 1) (got '${values["wait-idle"]}').`);
+const waitMinutes = integerFlag("wait-minutes", values["wait-minutes"], 0);
+const progress = progressLogger("bench:parallel");
+
+/** The machine's state before a run starts (after waiting for --wait-idle), recorded in its line. */
+async function settle(label: string): Promise<Line> {
+  const { idle, timedOut } = await waitForIdle(waitIdle, waitMinutes * 60_000, (now) =>
+    progress(
+      `${label}: waiting for the machine to be ${waitIdle * 100}% idle (now ${(now * 100).toFixed(0)}%)`,
+    ),
+  );
+  if (timedOut) progress(`${label}: still busy after ${waitMinutes} min; starting anyway`);
+  return {
+    machine_idle_before: idle === undefined ? null : round3(idle),
+    load_avg_1m_before: round1(os.loadavg()[0]!),
+    ...(timedOut ? { busy_machine: true } : {}),
+  };
+}
+
+/** The train command's environment: ours, tracking to the bench's server (never offline). */
+function runEnv(uri: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, MLFLOW_TRACKING_URI: uri };
+  delete env.MLFLOW_OFFLINE;
+  return env;
+}
+
+/** Runs the train command once; its stdout and stderr go to our stderr. Resolves with the wall time and run id. */
+async function train(
+  n: number,
+  uri: string,
+  mirror: string | undefined,
+): Promise<{ wall_s: number; runId: string }> {
+  const args = [
+    "--import",
+    "tsx",
+    path.join(projectRoot(), "scripts", "train.ts"),
+    "--config",
+    values.config,
+    "--workers",
+    String(n),
+    ...values.set.flatMap((s) => ["--set", s]),
+    ...(mirror === undefined ? [] : ["--mirror", mirror]),
+  ];
+  const started = performance.now();
+  const child = spawn(process.execPath, args, {
+    cwd: projectRoot(),
+    stdio: ["ignore", "pipe", "inherit"],
+    env: runEnv(uri),
+  });
+  let stdout = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
+    process.stderr.write(chunk);
+  });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", resolve);
+  });
+  const wall = (performance.now() - started) / 1000;
+  if (code !== 0) throw new Error(`the train command exited with code ${code}`);
+  // The command's last line names the run: "run (<backend> backend, tracking <uri>): <uri>/#/experiments/<id>/runs/<run id>".
+  const runId = /\/runs\/([0-9a-f]{32})\b/.exec(stdout)?.[1];
+  if (runId === undefined) throw new Error("the train command printed no run URL");
+  return { wall_s: wall, runId };
+}
+
+/** The phases of a training run, read back from its parent and child runs. */
+async function phases(client: MlflowClient, runId: string): Promise<Line> {
+  const parent = await client.runs.get(runId);
+  const children = [];
+  for await (const child of client.runs.search({
+    experimentIds: [parent.info.experimentId],
+    filter: `tags.mlflow.parentRunId = '${runId}'`,
+  }))
+    children.push({
+      startTime: child.info.startTime,
+      endTime: child.info.endTime,
+      trainSeconds: child.data.metrics.find((m) => m.key === "train_seconds")?.value,
+    });
+  return runPhases({ startTime: parent.info.startTime, endTime: parent.info.endTime }, children);
+}
+
+let server: LocalServer | undefined;
+let client: MlflowClient | undefined;
+const dir = await mkdtemp(path.join(os.tmpdir(), "bench-parallel-"));
+let failures = 0;
+const cleanup = async () => {
+  client?.close();
+  await server?.stop();
+  await rm(dir, { recursive: true, force: true });
+};
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.once(signal, () => {
+    progress(`${signal}: stopping the tracking server`);
+    void cleanup().finally(() => process.exit(130));
+  });
+
+try {
+  const config = await loadTrainConfig(values.config, values.set);
+  const mirror = mirrorDir(values.mirror);
+  const common: Line = {
+    bench: "parallel",
+    config: config.name,
+    dataset: config.dataset,
+    cores: os.availableParallelism(),
+  };
+  progress(`starting a throwaway MLflow server (store ${dir})`);
+  server = await startLocalServer({ storeDir: path.join(dir, "mlruns"), port: 0 });
+  client = new MlflowClient({ trackingUri: server.uri });
+  progress(`server ${server.uri}; ${repeats} repeat(s) of --workers 1 and --workers ${workers}, interleaved`);
+  const runs: TimedRun[] = [];
+  for (const [r, order] of interleave(repeats, workers).entries()) {
+    for (const n of order) {
+      const label = `repeat ${r + 1}, --workers ${n}`;
+      const machine = await settle(label);
+      progress(`${label}: npm run train -- --config ${values.config} --workers ${n}`);
+      try {
+        const { wall_s, runId } = await train(n, server.uri, mirror);
+        const phase = await phases(client, runId).catch((error: unknown) => ({
+          phases_error: (error as Error).message,
+        }));
+        const candidates = (phase as Line).candidates_s;
+        runs.push({
+          workers: n,
+          wall_s,
+          candidates_s: typeof candidates === "number" ? candidates : undefined,
+        });
+        console.log(
+          JSON.stringify({
+            ...common,
+            repeat: r + 1,
+            workers: n,
+            wall_s: round3(wall_s),
+            run_id: runId,
+            ...phase,
+            ...machine,
+          }),
+        );
+      } catch (error) {
+        failures++;
+        console.log(
+          JSON.stringify({
+            ...common,
+            repeat: r + 1,
+            workers: n,
+            error: (error as Error).message,
+            ...machine,
+          }),
+        );
+      }
+    }
+  }
+  for (const line of summaryLines(common, runs, workers, GOAL)) console.log(JSON.stringify(line));
+} finally {
+  await cleanup();
+}
+if (failures > 0) {
+  progress(`${failures} run(s) failed (their lines carry "error")`);
+  process.exitCode = 1;
+}

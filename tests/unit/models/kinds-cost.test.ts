@@ -1,0 +1,111 @@
+// The kinds' cost estimates, which order the trial pool's waiting trials (longest first). No timing: the
+// estimates are pure functions of the hyperparameters and the data's shape.
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { loadTrainConfig } from "../../../src/config/train-config.js";
+import { planCandidates } from "../../../src/models/candidates.js";
+import { KIND_NAMES, modelKind } from "../../../src/models/kinds/index.js";
+import type { CostFacts } from "../../../src/models/model.js";
+import { trialCost } from "../../../src/models/search.js";
+import { syntheticFitData } from "../../helpers/synthetic.js";
+
+const root = path.resolve(fileURLToPath(import.meta.url), "../../../..");
+
+/** credit-default's training split as `npm run train` prepares it (18,000 × 88, validation 4,500). */
+const credit: CostFacts = { rows: 18_000, cols: 88, classes: 2, validationRows: 4_500, patience: 6 };
+
+/** Seconds each credit-default trial took with one worker on a quiet 2-core machine (issue 10's measurement). */
+const measured: Record<string, number> = {
+  "logistic-1": 5.3,
+  "logistic-2": 4.3,
+  "mlp-1": 15.4,
+  "mlp-2": 26.6,
+  "gbdt-1": 1.6,
+  "gbdt-2": 1.8,
+  "random-forest-1": 3.0,
+};
+
+const cost = (kind: string, params: Record<string, unknown>, facts: CostFacts = credit) => {
+  const k = modelKind(kind);
+  return k.estimateCost(k.params.parse(params), facts);
+};
+
+describe("cost estimates", () => {
+  it("order credit-default's trials as they took: mlp-2, mlp-1, the logistic ones, the forest, gbdt-2, gbdt-1", async () => {
+    const config = await loadTrainConfig(path.join(root, "configs/credit-default.yaml"));
+    const trials = planCandidates(config.training.candidates, config.seed).flatMap((p) => p.trials);
+    const facts = { ...credit, patience: config.training.earlyStopping.patience };
+    const estimates = trials.map((t) => ({ id: t.id, ms: cost(t.kind, t.params, facts) }));
+    const order = [...estimates].sort((a, b) => b.ms - a.ms).map((e) => e.id);
+    expect(order).toEqual([
+      "mlp-2",
+      "mlp-1",
+      "logistic-1",
+      "logistic-2",
+      "random-forest-1",
+      "gbdt-2",
+      "gbdt-1",
+    ]);
+    // Calibrated in milliseconds: each estimate within a factor of 1.5 of the recorded seconds.
+    for (const { id, ms } of estimates) {
+      expect(ms / 1000 / measured[id]!, id).toBeGreaterThan(1 / 1.5);
+      expect(ms / 1000 / measured[id]!, id).toBeLessThan(1.5);
+    }
+  });
+
+  it("every kind: a positive, finite estimate at its defaults that grows with the training rows", () => {
+    for (const kind of KIND_NAMES) {
+      const base = cost(kind, {});
+      expect(Number.isFinite(base) && base > 0, kind).toBe(true);
+      expect(cost(kind, {}, { ...credit, rows: 2 * credit.rows }), kind).toBeGreaterThan(base);
+      expect(cost(kind, {}, { ...credit, cols: 2 * credit.cols }), kind).toBeGreaterThan(base);
+    }
+  });
+
+  it("grows with each kind's size parameters", () => {
+    expect(cost("logistic", { epochs: 8 })).toBeCloseTo(2 * cost("logistic", { epochs: 4 }), 6);
+    expect(cost("logistic", { batchSize: 64 })).toBeGreaterThan(cost("logistic", { batchSize: 512 }));
+    expect(cost("mlp", { hiddenUnits: [128, 64] })).toBeGreaterThan(cost("mlp", { hiddenUnits: [64, 32] }));
+    expect(cost("mlp", { hiddenUnits: [64, 64, 64] })).toBeGreaterThan(
+      cost("mlp", { hiddenUnits: [64, 64] }),
+    );
+    expect(cost("gbdt", { maxLeaves: 63 })).toBeGreaterThan(cost("gbdt", { maxLeaves: 15 }));
+    expect(cost("gbdt", { learningRate: 0.02 })).toBeGreaterThan(cost("gbdt", { learningRate: 0.1 }));
+    expect(cost("gbdt", { subsample: 0.5 })).toBeLessThan(cost("gbdt", {}));
+    // Softmax boosting grows one tree per class and round.
+    expect(cost("gbdt", {}, { ...credit, classes: 5 })).toBeGreaterThan(4 * cost("gbdt", {}));
+    expect(cost("random-forest", { maxFeatures: "all" })).toBeGreaterThan(cost("random-forest", {}));
+    expect(cost("random-forest", { maxDepth: 4 })).toBeLessThan(cost("random-forest", {}));
+    expect(cost("decision-tree", { maxLeaves: 8 })).toBeLessThan(cost("decision-tree", {}));
+    expect(cost("knn", { maxRows: 5000 })).toBeLessThan(cost("knn", {}));
+    expect(cost("linear-svm", {}, { ...credit, classes: 4 })).toBeGreaterThan(cost("linear-svm", {}));
+  });
+
+  it("early-stopping kinds count the iterations they typically run: more planned rounds or trees cost no more", () => {
+    // gbdt at learning rate 0.1 levels off after ~40 rounds, then the patience: 60 rounds of 400 or 4,000.
+    expect(cost("gbdt", { rounds: 4000, earlyStoppingRounds: 20 })).toBe(
+      cost("gbdt", { rounds: 400, earlyStoppingRounds: 20 }),
+    );
+    expect(cost("gbdt", { rounds: 30 })).toBeLessThan(cost("gbdt", { rounds: 400 }));
+    expect(cost("gbdt", { earlyStoppingRounds: 50 })).toBeGreaterThan(
+      cost("gbdt", { earlyStoppingRounds: 5 }),
+    );
+    expect(cost("random-forest", { trees: 500 })).toBe(cost("random-forest", { trees: 200 }));
+    // Networks too (credit-default: 14–17 of 40 epochs with patience 6).
+    expect(cost("mlp", { epochs: 400 })).toBe(cost("mlp", { epochs: 40 }));
+    expect(cost("mlp", { epochs: 5 })).toBeLessThan(cost("mlp", { epochs: 40 }));
+    expect(cost("random-forest", { trees: 10 })).toBeLessThan(cost("random-forest", { trees: 200 }));
+    // The run's patience (forests and networks have no patience of their own).
+    expect(cost("random-forest", {}, { ...credit, patience: 30 })).toBeGreaterThan(cost("random-forest", {}));
+    expect(cost("logistic", {}, { ...credit, patience: 30 })).toBeGreaterThan(cost("logistic", {}));
+  });
+
+  it("trialCost reads the shape from the data: the kind's estimate on its rows, columns, classes, validation rows", () => {
+    const data = syntheticFitData(3, 600);
+    const [trial] = planCandidates([{ kind: "gbdt", params: { rounds: 50 } }], 1)[0]!.trials;
+    expect(trialCost(trial!, data, 7)).toBe(
+      cost("gbdt", { rounds: 50 }, { rows: 600, cols: 6, classes: 3, validationRows: 200, patience: 7 }),
+    );
+  });
+});
