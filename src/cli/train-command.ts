@@ -1,5 +1,8 @@
 import { parseArgs } from "node:util";
 import { loadTrainConfig, type TrainConfig, trainConfigJsonSchema } from "../config/train-config.js";
+import { checkDataset, type DatasetCheck } from "../data/load.js";
+import { manifestJsonSchema } from "../data/manifest.js";
+import { checkFeatureConfig } from "../features/preprocessor.js";
 import { planCandidates } from "../models/candidates.js";
 import type { TrainResult } from "../pipelines/train.js";
 import { trainPipeline } from "../pipelines/train.js";
@@ -12,8 +15,12 @@ import { progressReporter } from "./progress.js";
 import { runMain } from "./run-main.js";
 import { syncBeforeTraining } from "./sync-command.js";
 
-const USAGE = `usage: npm run train -- --config configs/<name>.yaml [--set key=value ...] [--dry-run] [--schema]
-                       [--mirror DIR] [--keep-server] [--work-dir DIR] [--offline] [--workers N]
+const USAGE = `usage: npm run train -- --config configs/<name>.yaml [--set key=value ...] [--dry-run] [--mirror DIR]
+                       [--keep-server] [--work-dir DIR] [--offline] [--workers N]
+       npm run -s train -- --schema | --manifest-schema     (-s: no npm banner in the output)
+  --dry-run: check the config, the dataset manifest and the data file's header (when the file is on this
+  machine), print the plan; exit 1 on any problem. Nothing is trained, no server is contacted.
+  --schema / --manifest-schema: the JSON Schema of the training config / of a dataset manifest (data/<name>.yaml).
   --workers N: candidates trained at once, each in a worker thread (default training.workers, else one per
   core; 1 trains in-process).
   --offline (or MLFLOW_OFFLINE=true): record the runs in the local spool without contacting the tracking
@@ -42,6 +49,14 @@ export function candidateTable(result: TrainResult, metric: string): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ");
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+function describeData(data: DatasetCheck): string {
+  const m = data.manifest;
+  const head = `dataset ${m.name}: manifest ${data.manifestFile} is valid (${Object.keys(m.columns).length} columns, target ${m.target.column}: ${m.target.classes.join(", ")})`;
+  if (data.source === undefined || data.header === undefined)
+    return `${head}\ndata: not on this machine yet (\`npm run data -- ${m.name}\` fetches it); its header was not checked`;
+  return `${head}\ndata: ${data.source.path} (${data.source.origin}, sha256 ${data.source.sha256.slice(0, 12)}…): the header has the ${data.header.length} declared columns`;
 }
 
 function describePlan(config: TrainConfig): string {
@@ -79,6 +94,7 @@ export async function trainCommand(
         set: { type: "string", multiple: true, default: [] },
         "dry-run": { type: "boolean", default: false },
         schema: { type: "boolean", default: false },
+        "manifest-schema": { type: "boolean", default: false },
         mirror: { type: "string" },
         "keep-server": { type: "boolean", default: false },
         "work-dir": { type: "string" },
@@ -104,6 +120,10 @@ export async function trainCommand(
     console.log(JSON.stringify(trainConfigJsonSchema(), null, 2));
     return;
   }
+  if (values["manifest-schema"]) {
+    console.log(JSON.stringify(manifestJsonSchema(), null, 2));
+    return;
+  }
   const configFile = values.config ?? defaults.config;
   if (configFile === undefined) {
     console.error(`error [CLI_USAGE]: --config is required.\n${USAGE}`);
@@ -116,11 +136,17 @@ export async function trainCommand(
     offline = values.offline === true || offlineFromEnv(process.env.MLFLOW_OFFLINE);
     config = await loadTrainConfig(configFile, values.set ?? []);
     if (values["dry-run"]) {
-      console.log(describePlan(config));
+      const data = await checkDataset(config.dataset, {
+        ...(values.mirror === undefined ? {} : { mirror: values.mirror }),
+      });
+      checkFeatureConfig(config.features, data.manifest);
+      console.log(`${describeData(data)}\n${describePlan(config)}`);
       return;
     }
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
+    // A dry run also reports data problems (checksum, header); training reports them from its own run.
+    if (!(error instanceof ConfigError || (values["dry-run"] && error instanceof WorkbenchError)))
+      throw error;
     console.error(`error [${error.code}]: ${error.message}`);
     process.exitCode = 1;
     return;

@@ -30,21 +30,65 @@ export interface AcquireOptions {
 export interface DatasetFile {
   path: string;
   sha256: string;
-  origin: "cache" | "mirror" | "download";
-  /** Where it came from: the mirror path or the official URL. */
+  /** cache: data/raw/<name>/; mirror: <mirror>/<name>/; download: the official source; local: the manifest's source.path. */
+  origin: "cache" | "mirror" | "download" | "local";
+  /** Where it came from: the mirror path, the official URL or the local file. */
   source: string;
 }
 
-async function verified(file: string, manifest: DatasetManifest, where: string): Promise<string> {
+/** A manifest with an official download: `file` and `sha256` are required then (manifest.ts checks it). */
+type RemoteManifest = DatasetManifest & { file: string; sha256: string; source: { url: string } };
+
+function remote(manifest: DatasetManifest): RemoteManifest {
+  if (manifest.source.url === undefined || manifest.file === undefined || manifest.sha256 === undefined)
+    throw new WorkbenchError(
+      "MANIFEST_INVALID",
+      `Dataset '${manifest.name}' needs source.url, file and sha256 to be downloaded.`,
+    );
+  return manifest as RemoteManifest;
+}
+
+async function verified(
+  file: string,
+  manifest: RemoteManifest,
+  where: string,
+  origin: DatasetFile["origin"],
+): Promise<string> {
   const actual = await sha256File(file);
   if (actual !== manifest.sha256) {
+    // Only our own copies (the cache, a failed download) may be deleted; a mirror may be the user's only copy.
+    const advice =
+      origin === "mirror"
+        ? `Leave that file alone if it is your own data: either put the official file (${manifest.source.url}) there, or, if this version is the one you mean to train on, set sha256: ${actual} in data/${manifest.name}.yaml (or describe the file with source.path).`
+        : `The downloaded copy is corrupt or a different version; delete ${file} and run \`npm run data -- ${manifest.name}\` again.`;
     throw new DataValidationError(
       "DATA_CHECKSUM_MISMATCH",
-      `${where}: sha256 ${actual} does not match the manifest's ${manifest.sha256} for '${manifest.name}'. The file is corrupt or a different version; delete it and run \`npm run data -- ${manifest.name}\` again.`,
-      { details: { file, expected: manifest.sha256, actual } },
+      `${where}: sha256 ${actual} does not match the manifest's ${manifest.sha256} for '${manifest.name}'. ${advice}`,
+      { details: { file, expected: manifest.sha256, actual, origin } },
     );
   }
   return actual;
+}
+
+/** A local CSV named by source.path: read in place; its sha256 is computed, and checked when the manifest has one. */
+async function localDataset(manifest: DatasetManifest, file: string, logger: Logger): Promise<DatasetFile> {
+  if (!existsSync(file)) {
+    throw new DataValidationError(
+      "DATA_FILE_MISSING",
+      `Dataset '${manifest.name}' reads ${file} (source.path in its manifest), which does not exist. Point source.path at the CSV, or move the file back.`,
+      { details: { dataset: manifest.name, file } },
+    );
+  }
+  const actual = await sha256File(file);
+  if (manifest.sha256 !== undefined && actual !== manifest.sha256) {
+    throw new DataValidationError(
+      "DATA_CHECKSUM_MISMATCH",
+      `${file}: sha256 ${actual} does not match the sha256 ${manifest.sha256} recorded in the manifest of '${manifest.name}': the file changed since it was recorded. Your file was not touched. If the change is intended, set sha256: ${actual} in the manifest (or remove the sha256 line to train on whatever the file holds); otherwise restore the recorded version.`,
+      { details: { file, expected: manifest.sha256, actual, origin: "local" } },
+    );
+  }
+  logger.info({ dataset: manifest.name, file, sha256: actual }, "using the local dataset file");
+  return { path: file, sha256: actual, origin: "local", source: file };
 }
 
 async function download(url: string, target: string): Promise<void> {
@@ -77,8 +121,9 @@ async function download(url: string, target: string): Promise<void> {
 }
 
 /**
- * Finds or fetches a dataset's canonical CSV and verifies its sha256: the local cache (data/raw/<name>/),
- * then the mirror, then the official source (converted with data/convert.py when it is not a CSV).
+ * Finds or fetches a dataset's canonical CSV and verifies its sha256. A local `source.path` is read in place;
+ * an official `source.url` is looked up in the local cache (data/raw/<name>/), then the mirror, then downloaded
+ * (converted with data/convert.py when it is not a CSV).
  */
 export async function acquireDataset(
   manifest: DatasetManifest,
@@ -86,24 +131,26 @@ export async function acquireDataset(
 ): Promise<DatasetFile> {
   const env = options.env ?? process.env;
   const logger = options.logger ?? silentLogger();
+  if (manifest.source.path !== undefined) return localDataset(manifest, manifest.source.path, logger);
+  const official = remote(manifest);
   const dir = path.join(options.dataDir ?? path.join(projectRoot(), "data", "raw"), manifest.name);
-  const cached = path.join(dir, manifest.file);
+  const cached = path.join(dir, official.file);
   if (existsSync(cached)) {
     return {
       path: cached,
-      sha256: await verified(cached, manifest, cached),
+      sha256: await verified(cached, official, cached, "cache"),
       origin: "cache",
       source: cached,
     };
   }
   const mirror = options.mirror ?? env.WORKBENCH_DATA_MIRROR;
   if (mirror !== undefined && mirror !== "") {
-    const mirrored = path.resolve(mirror, manifest.name, manifest.file);
+    const mirrored = path.resolve(mirror, manifest.name, official.file);
     if (existsSync(mirrored)) {
       logger.info({ dataset: manifest.name, mirrored }, "using the dataset mirror");
       return {
         path: mirrored,
-        sha256: await verified(mirrored, manifest, mirrored),
+        sha256: await verified(mirrored, official, mirrored, "mirror"),
         origin: "mirror",
         source: mirrored,
       };
@@ -117,22 +164,22 @@ export async function acquireDataset(
       { details: { dataset: manifest.name } },
     );
   }
-  const url = options.sourceUrl ?? manifest.source.url;
+  const url = options.sourceUrl ?? official.source.url;
   await mkdir(dir, { recursive: true });
   logger.info({ dataset: manifest.name, url }, "downloading from the official source");
-  if (manifest.source.format === "csv") {
+  if (official.source.format === "csv") {
     await download(url, cached);
   } else {
     const archive = path.join(dir, path.basename(new URL(url).pathname) || "download");
     await download(url, archive);
-    if (manifest.source.sha256 !== undefined) {
+    if (official.source.sha256 !== undefined) {
       const actual = await sha256File(archive);
-      if (actual !== manifest.source.sha256) {
+      if (actual !== official.source.sha256) {
         throw new DataValidationError(
           "DATA_CHECKSUM_MISMATCH",
-          `${url}: the download's sha256 ${actual} is not the manifest's ${manifest.source.sha256}.`,
+          `${url}: the download's sha256 ${actual} is not the manifest's ${official.source.sha256}.`,
           {
-            details: { url, expected: manifest.source.sha256, actual },
+            details: { url, expected: official.source.sha256, actual },
           },
         );
       }
@@ -141,18 +188,18 @@ export async function acquireDataset(
     try {
       await run(venvExecutable("python"), [
         path.join(projectRoot(), "data", "convert.py"),
-        manifest.source.format,
+        official.source.format,
         archive,
-        manifest.source.entry ?? "",
+        official.source.entry ?? "",
         converted,
-        manifest.source.rDoubles.join(","),
+        official.source.rDoubles.join(","),
       ]);
       await rename(converted, cached);
     } catch (cause) {
       await rm(converted, { force: true });
       throw new WorkbenchError(
         "DATA_CONVERSION_FAILED",
-        `Could not convert ${archive} (${manifest.source.format}): ${(cause as Error).message}`,
+        `Could not convert ${archive} (${official.source.format}): ${(cause as Error).message}`,
         {
           cause,
           details: { archive },
@@ -161,7 +208,12 @@ export async function acquireDataset(
     }
   }
   try {
-    return { path: cached, sha256: await verified(cached, manifest, url), origin: "download", source: url };
+    return {
+      path: cached,
+      sha256: await verified(cached, official, url, "download"),
+      origin: "download",
+      source: url,
+    };
   } catch (error) {
     await rm(cached, { force: true });
     throw error;
@@ -176,7 +228,7 @@ export async function cacheDataset(
 ): Promise<string> {
   const dir = path.join(dataDir ?? path.join(projectRoot(), "data", "raw"), manifest.name);
   await mkdir(dir, { recursive: true });
-  const target = path.join(dir, manifest.file);
+  const target = path.join(dir, remote(manifest).file);
   if (path.resolve(file.path) !== path.resolve(target)) await copyFile(file.path, target);
   return target;
 }

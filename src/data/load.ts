@@ -1,5 +1,7 @@
+import { WorkbenchError } from "../shared/errors.js";
 import { type AcquireOptions, acquireDataset, type DatasetFile } from "./acquire.js";
-import { type DatasetManifest, loadManifest } from "./manifest.js";
+import { checkHeader, readCsvHeader } from "./header.js";
+import { type DatasetManifest, loadManifest, manifestFile } from "./manifest.js";
 import type { Table } from "./table.js";
 import { readValidatedCsv, type ValidationReport } from "./validate.js";
 
@@ -44,4 +46,32 @@ export function tableColumns(table: Table, target?: string): Record<string, (num
   for (const [name, values] of Object.entries(table.categorical)) columns[name] = values;
   if (target !== undefined && table.target.length > 0) columns[target] = table.target;
   return columns;
+}
+
+export interface DatasetCheck {
+  manifest: DatasetManifest;
+  manifestFile: string;
+  /** The data file, when it is on this machine (a local source.path, the cache or the mirror). */
+  source: DatasetFile | undefined;
+  /** The data file's columns, when it was found (they matched the manifest: otherwise this threw). */
+  header: string[] | undefined;
+}
+
+/**
+ * What `npm run train -- --dry-run` checks before any training: the manifest is valid, and the data file (when
+ * it is on this machine; nothing is downloaded) has the recorded sha256 and exactly the declared columns.
+ */
+export async function checkDataset(name: string, options: AcquireOptions = {}): Promise<DatasetCheck> {
+  const manifest = await loadManifest(name);
+  let source: DatasetFile;
+  try {
+    source = await acquireDataset(manifest, { ...options, download: false });
+  } catch (error) {
+    if (error instanceof WorkbenchError && error.code === "DATA_NOT_AVAILABLE")
+      return { manifest, manifestFile: manifestFile(name), source: undefined, header: undefined };
+    throw error;
+  }
+  const header = await readCsvHeader(source.path);
+  checkHeader(source.path, header, [...Object.keys(manifest.columns), manifest.target.column]);
+  return { manifest, manifestFile: manifestFile(name), source, header };
 }

@@ -2,94 +2,149 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
+import { zodToJsonSchema } from "zod-to-json-schema";
 import { formatIssues } from "../config/issues.js";
 import { ConfigError } from "../shared/errors.js";
 import { projectRoot } from "../shared/project.js";
 
 const scalar = z.union([z.string(), z.number()]).transform(String);
 
-const numberColumn = z
-  .object({
-    type: z.literal("number"),
-    description: z.string().optional(),
-    min: z.number().optional(),
-    max: z.number().optional(),
-    integer: z.boolean().default(false),
-    nullable: z.boolean().default(false),
-  })
-  .strict();
+/** Keys of a strict object, listed in its "unrecognized key" message so that a guess gets the right spelling. */
+function strictObject<T extends z.ZodRawShape>(shape: T) {
+  return z.object(shape).strict(`allowed keys: ${Object.keys(shape).join(", ")}`);
+}
 
-const categoryColumn = z
-  .object({
-    type: z.literal("category"),
-    description: z.string().optional(),
-    /** Every value accepted in the file (before recoding). */
-    values: z.array(scalar).min(1),
-    /** Undocumented or rare codes mapped to a documented one at load time. */
-    recode: z.record(scalar).default({}),
-    nullable: z.boolean().default(false),
-  })
-  .strict();
+const numberColumn = strictObject({
+  type: z.literal("number"),
+  description: z.string().optional(),
+  /** Rows outside [min, max] are quarantined. */
+  min: z.number().optional(),
+  max: z.number().optional(),
+  integer: z.boolean().default(false),
+  /** Missing values (empty, NA, N/A, null, NULL, None, NaN) are allowed; the preprocessor fills them. */
+  nullable: z.boolean().default(false),
+});
+
+const categoryColumn = strictObject({
+  type: z.literal("category"),
+  description: z.string().optional(),
+  /**
+   * Every value accepted in the file (before recoding); other values quarantine the row. Omitted: any value
+   * is accepted, the categories are learned on the training split and unseen ones go to the unknown bucket.
+   */
+  values: z.array(scalar).min(1).optional(),
+  /** Undocumented or rare codes mapped to a documented one at load time. */
+  recode: z.record(scalar).default({}),
+  nullable: z.boolean().default(false),
+});
 
 export const columnSpecSchema = z.discriminatedUnion("type", [numberColumn, categoryColumn]);
 export type ColumnSpec = z.infer<typeof columnSpecSchema>;
 
-export const datasetManifestSchema = z
-  .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lower-case letters, digits and dashes"),
-    title: z.string(),
-    description: z.string().default(""),
-    license: z.string(),
-    homepage: z.string().url().optional(),
-    source: z
-      .object({
-        /** The official download. */
-        url: z.string().url(),
-        /** How the download becomes the canonical CSV. */
-        format: z.enum(["csv", "uci-xls-zip", "r-rda-tarball"]),
-        /** Entry inside an archive. */
-        entry: z.string().optional(),
-        sha256: z
-          .string()
-          .regex(/^[0-9a-f]{64}$/)
-          .optional(),
-        /** Columns R stored as doubles (printed like R's write.csv when converting). */
-        rDoubles: z.array(z.string()).default([]),
-      })
-      .strict(),
-    /** The canonical CSV's file name and checksum. */
-    file: z.string(),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/),
-    rows: z.number().int().positive().optional(),
-    target: z
-      .object({
-        column: z.string(),
-        /** Class labels in a fixed order; for binary tasks the second is the positive class. */
-        classes: z.array(scalar).min(2),
-        positive: scalar.optional(),
-      })
-      .strict(),
-    idColumns: z.array(z.string()).default([]),
-    columns: z.record(columnSpecSchema),
-    notes: z.array(z.string()).default([]),
-  })
-  .strict()
-  .superRefine((m, ctx) => {
-    if (m.columns[m.target.column] !== undefined) {
+/** Where the canonical CSV comes from: an official download (`url`), or a local file (`path`). */
+const sourceSchema = strictObject({
+  /** The official download. */
+  url: z.string().url().optional(),
+  /** A local CSV: absolute, or relative to the manifest's folder. Read in place, never copied. */
+  path: z.string().min(1).optional(),
+  /** How the download becomes the canonical CSV (a local `path` is always a CSV). */
+  format: z.enum(["csv", "uci-xls-zip", "r-rda-tarball"]).default("csv"),
+  /** Entry inside an archive. */
+  entry: z.string().optional(),
+  /** sha256 of the download (archives only). */
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+  /** Columns R stored as doubles (printed like R's write.csv when converting). */
+  rDoubles: z.array(z.string()).default([]),
+});
+
+export const datasetManifestSchema = strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lower-case letters, digits and dashes"),
+  title: z.string(),
+  description: z.string().default(""),
+  license: z.string().default("unknown"),
+  homepage: z.string().url().optional(),
+  source: sourceSchema,
+  /** The canonical CSV's file name (required with source.url: data/raw/<name>/<file>, the mirror's <name>/<file>). */
+  file: z.string().optional(),
+  /**
+   * The canonical CSV's sha256: required with source.url; optional with source.path (when given, the file must
+   * still match it; when omitted, the hash is computed and logged with every run).
+   */
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+  rows: z.number().int().positive().optional(),
+  target: strictObject({
+    column: z.string(),
+    /** Class labels in a fixed order; for binary tasks the second is the positive class. */
+    classes: z.array(scalar).min(2),
+    positive: scalar.optional(),
+  }),
+  idColumns: z.array(z.string()).default([]),
+  columns: z.record(columnSpecSchema),
+  notes: z.array(z.string()).default([]),
+}).superRefine((m, ctx) => {
+  if (m.columns[m.target.column] !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["columns", m.target.column],
+      message: "the target is declared under target, not columns",
+    });
+  }
+  if (m.target.positive !== undefined && !m.target.classes.includes(m.target.positive)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["target", "positive"],
+      message: "must be one of target.classes",
+    });
+  }
+  const { url, path: local } = m.source;
+  if ((url === undefined) === (local === undefined)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["source"],
+      message: "give exactly one of source.url (an official download) or source.path (a local CSV file)",
+    });
+  }
+  if (url !== undefined) {
+    if (!/^https?:\/\//.test(url))
       ctx.addIssue({
         code: "custom",
-        path: ["columns", m.target.column],
-        message: "the target is declared under target, not columns",
+        path: ["source", "url"],
+        message: `'${url}' is not an http(s) download; for a file on this machine use source.path`,
       });
-    }
-    if (m.target.positive !== undefined && !m.target.classes.includes(m.target.positive)) {
+    if (m.file === undefined)
+      ctx.addIssue({ code: "custom", path: ["file"], message: "required with source.url" });
+    if (m.sha256 === undefined)
+      ctx.addIssue({ code: "custom", path: ["sha256"], message: "required with source.url" });
+  }
+  if (local !== undefined) {
+    for (const key of ["entry", "sha256"] as const)
+      if (m.source[key] !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["source", key],
+          message: "only for archives downloaded from source.url",
+        });
+    if (m.source.format !== "csv")
       ctx.addIssue({
         code: "custom",
-        path: ["target", "positive"],
-        message: "must be one of target.classes",
+        path: ["source", "format"],
+        message: "a local source.path is read as CSV",
       });
-    }
-  });
+  }
+  for (const id of m.idColumns)
+    if (m.columns[id] === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["idColumns"],
+        message: `'${id}' is not declared under columns`,
+      });
+});
 
 export type DatasetManifest = z.infer<typeof datasetManifestSchema>;
 
@@ -98,15 +153,59 @@ export function manifestDir(root: string = projectRoot()): string {
   return path.join(root, "data");
 }
 
+/** Words a newcomer tries for "may be missing"; the manifest's word is `nullable`. */
+const NULLABLE_GUESSES = [
+  "optional",
+  "required",
+  "missing",
+  "nullable",
+  "allowNull",
+  "allowMissing",
+  "null",
+  "na",
+];
+
+/** One line per issue; an unknown key names the keys allowed at that place (and `nullable` for a missing-value guess). */
+export function formatManifestIssues(issues: readonly z.ZodIssue[]): string {
+  return issues
+    .map((issue) => {
+      if (issue.code !== "unrecognized_keys") return formatIssues([issue]);
+      const where = issue.path.length === 0 ? "(root)" : issue.path.join(".");
+      const guess =
+        issue.keys.some((k) => NULLABLE_GUESSES.includes(k)) && issue.message.includes("nullable");
+      return `  - ${where}: unrecognized key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}; ${issue.message}${guess ? " (missing values: `nullable: true`)" : ""}`;
+    })
+    .join("\n");
+}
+
+/** The manifest file a dataset name (data/<name>.yaml) or a path to a manifest (*.yaml, *.yml) stands for. */
+export function manifestFile(nameOrPath: string, root: string = projectRoot()): string {
+  return nameOrPath.endsWith(".yaml") || nameOrPath.endsWith(".yml")
+    ? path.resolve(nameOrPath)
+    : path.join(manifestDir(root), `${nameOrPath}.yaml`);
+}
+
+/** Validates a parsed manifest; `file` names it in errors and anchors a relative `source.path`. */
+export function parseManifest(raw: unknown, file: string): DatasetManifest {
+  const parsed = datasetManifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(`Invalid dataset manifest ${file}:\n${formatManifestIssues(parsed.error.issues)}`, {
+      code: "MANIFEST_INVALID",
+      details: { file, issues: parsed.error.issues },
+    });
+  }
+  const manifest = parsed.data;
+  if (manifest.source.path !== undefined)
+    manifest.source.path = path.resolve(path.dirname(path.resolve(file)), manifest.source.path);
+  return manifest;
+}
+
 /** Loads and validates data/<name>.yaml (or a path to a manifest file). */
 export async function loadManifest(
   nameOrPath: string,
   root: string = projectRoot(),
 ): Promise<DatasetManifest> {
-  const file =
-    nameOrPath.endsWith(".yaml") || nameOrPath.endsWith(".yml")
-      ? nameOrPath
-      : path.join(manifestDir(root), `${nameOrPath}.yaml`);
+  const file = manifestFile(nameOrPath, root);
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -125,14 +224,16 @@ export async function loadManifest(
       cause,
     });
   }
-  const parsed = datasetManifestSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(`Invalid dataset manifest ${file}:\n${formatIssues(parsed.error.issues)}`, {
-      code: "MANIFEST_INVALID",
-      details: { file, issues: parsed.error.issues },
-    });
-  }
-  return parsed.data;
+  return parseManifest(raw, file);
+}
+
+/** The JSON Schema of a dataset manifest (data/<name>.yaml), for editors and `npm run train -- --manifest-schema`. */
+export function manifestJsonSchema(): object {
+  return zodToJsonSchema(datasetManifestSchema, {
+    name: "DatasetManifest",
+    $refStrategy: "none",
+    effectStrategy: "input",
+  });
 }
 
 /** The feature columns: every declared column except ids. */

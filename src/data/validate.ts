@@ -1,9 +1,10 @@
 import { createReadStream } from "node:fs";
-import { mkdir, open, stat, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parse } from "csv-parse";
 import { DataValidationError } from "../shared/errors.js";
 import { categoryKey, isMissingField, parseNumberField } from "./csv-value.js";
+import { assertLooksLikeCsv, checkHeader } from "./header.js";
 import type { ColumnSpec } from "./manifest.js";
 import type { Table } from "./table.js";
 
@@ -72,45 +73,6 @@ function problem(
   };
 }
 
-async function assertLooksLikeCsv(file: string): Promise<void> {
-  const info = await stat(file).catch((cause: unknown) => {
-    throw new DataValidationError("DATA_FILE_MISSING", `${file} does not exist.`, {
-      cause,
-      details: { file },
-    });
-  });
-  if (info.size === 0)
-    throw new DataValidationError(
-      "DATA_EMPTY",
-      `${file} is empty: expected a CSV with a header row and data rows.`,
-      { details: { file } },
-    );
-  const handle = await open(file, "r");
-  try {
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(4096), 0, 4096, 0);
-    const head = buffer.subarray(0, bytesRead);
-    if (head.includes(0)) {
-      throw new DataValidationError(
-        "DATA_NOT_CSV",
-        `${file} is not a CSV text file (it contains binary data).`,
-        { details: { file } },
-      );
-    }
-    const first = head.toString("utf8").trimStart();
-    if (first.startsWith("{") || first.startsWith("[") || first.startsWith("<")) {
-      throw new DataValidationError(
-        "DATA_NOT_CSV",
-        `${file} is not CSV: it starts like ${first.startsWith("<") ? "HTML/XML" : "JSON"}.`,
-        {
-          details: { file },
-        },
-      );
-    }
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * Reads a CSV and checks it against `schema`. File-level problems (missing or extra columns, no data, not
  * CSV) throw a DataValidationError. Row-level problems quarantine the row (JSONL with a reason per row) and
@@ -161,30 +123,7 @@ export async function readValidatedCsv(
       const { record: fields, info } = record;
       if (header === undefined) {
         header = fields.map((f) => f.trim());
-        const missing = expected.filter((c) => !header!.includes(c));
-        if (missing.length > 0) {
-          throw new DataValidationError(
-            "DATA_MISSING_COLUMN",
-            `${file}: missing column${missing.length > 1 ? "s" : ""} ${missing.map((c) => `'${c}'`).join(", ")} (header has ${header.length} columns: ${header.slice(0, 8).join(", ")}${header.length > 8 ? ", …" : ""}).`,
-            { details: { file, missing, header } },
-          );
-        }
-        const extra = header.filter((c) => !expected.includes(c));
-        if (extra.length > 0) {
-          throw new DataValidationError(
-            "DATA_EXTRA_COLUMN",
-            `${file}: unexpected column${extra.length > 1 ? "s" : ""} ${extra.map((c) => `'${c}'`).join(", ")}; declare ${extra.length > 1 ? "them" : "it"} in the dataset manifest or remove ${extra.length > 1 ? "them" : "it"}.`,
-            { details: { file, extra } },
-          );
-        }
-        const dupes = header.filter((c, i) => header!.indexOf(c) !== i);
-        if (dupes.length > 0) {
-          throw new DataValidationError(
-            "DATA_DUPLICATE_COLUMN",
-            `${file}: column '${dupes[0]}' appears twice in the header.`,
-            { details: { file, dupes } },
-          );
-        }
+        checkHeader(file, header, expected);
         index = Object.fromEntries(header.map((c, i) => [c, i]));
         continue;
       }
@@ -250,7 +189,8 @@ export async function readValidatedCsv(
           parsedNumbers[name] = value ?? Number.NaN;
         } else {
           const key = categoryKey(raw);
-          if (!spec.values.includes(key)) {
+          // Without a values list any value is accepted: the preprocessor learns the categories on train.
+          if (spec.values !== undefined && !spec.values.includes(key)) {
             rowProblems.push(
               problem(
                 "unknown_category",

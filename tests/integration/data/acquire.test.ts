@@ -99,7 +99,7 @@ describe.skipIf(mirror === undefined)("dataset acquisition", () => {
         [
           path.join(projectRoot(), "tests/fixtures/python/make_official.py"),
           format,
-          path.join(mirror!, name, manifest.file),
+          path.join(mirror!, name, manifest.file!),
           archive,
           manifest.source.entry!,
         ],
@@ -114,7 +114,7 @@ describe.skipIf(mirror === undefined)("dataset acquisition", () => {
       expect(file).toMatchObject({
         origin: "download",
         sha256: manifest.sha256,
-        path: path.join(cache, name, manifest.file),
+        path: path.join(cache, name, manifest.file!),
       });
       const again = await acquireDataset(manifest, { dataDir: cache, env: {}, download: false });
       expect(again.origin, "then it is served from the cache").toBe("cache");
@@ -163,7 +163,7 @@ describe.skipIf(mirror === undefined)("data tests on the real datasets", () => {
     const { readValidatedCsv } = await import("../../../src/data/validate.js");
     const manifest = await loadManifest("credit-default");
     const { table, report } = await readValidatedCsv(
-      path.join(mirror!, "credit-default", manifest.file),
+      path.join(mirror!, "credit-default", manifest.file!),
       {
         columns: manifest.columns,
         idColumns: manifest.idColumns,
