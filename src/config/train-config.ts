@@ -1,9 +1,12 @@
 import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
 import { zodToJsonSchema } from "zod-to-json-schema";
+import { loadManifest, manifestDir } from "../data/manifest.js";
 import { KIND_NAMES, KINDS, type KindName } from "../models/kinds/index.js";
 import { ConfigError } from "../shared/errors.js";
+import { checkClassCount } from "./class-count-checks.js";
 import { formatIssues } from "./issues.js";
 import { applyOverrides } from "./overrides.js";
 import { promotionSchema } from "./promotion-config.js";
@@ -383,7 +386,10 @@ function keepWrittenOrder(config: TrainConfig, raw: unknown): TrainConfig {
   return config;
 }
 
-/** Reads a YAML config, applies `--set` overrides, and validates it. */
+/**
+ * Reads a YAML config, applies `--set` overrides, and validates it, then checks it against its dataset's
+ * manifest (binary-only settings on a multiclass target: CONFIG_BINARY_ONLY).
+ */
 export async function loadTrainConfig(file: string, overrides: readonly string[] = []): Promise<TrainConfig> {
   let text: string;
   try {
@@ -400,7 +406,18 @@ export async function loadTrainConfig(file: string, overrides: readonly string[]
       cause,
     });
   }
-  return parseTrainConfig(applyOverrides(raw, overrides), file);
+  const overridden = applyOverrides(raw, overrides);
+  const config = parseTrainConfig(overridden, file);
+  // Checked now, not hours into training: the dataset's class count against binary-only settings.
+  const manifestFile =
+    config.dataset.endsWith(".yaml") || config.dataset.endsWith(".yml")
+      ? config.dataset
+      : path.join(manifestDir(), `${config.dataset}.yaml`);
+  checkClassCount(config, overridden, await loadManifest(config.dataset), {
+    config: file,
+    manifest: manifestFile,
+  });
+  return config;
 }
 
 /** The JSON Schema of the training config (`npm run train -- --schema`). */

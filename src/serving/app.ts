@@ -8,7 +8,7 @@ import Fastify, {
   type FastifyRequest,
 } from "fastify";
 import type { Logger } from "../shared/logger.js";
-import { clipName, rowsToTable } from "./input.js";
+import { clipName, rowsToTable, type SchemaEnforcement } from "./input.js";
 import { createMetrics, type ServiceMetrics } from "./metrics.js";
 import type { ModelHolder } from "./model-holder.js";
 import {
@@ -23,10 +23,18 @@ import {
 } from "./payload.js";
 import type { PredictionLog } from "./prediction-log.js";
 import { InputValidationError, type Prediction, type Predictor } from "./predictor.js";
+import { warningsHeader } from "./schema-warnings.js";
 
 export interface ServeOptions {
   /** Bearer token required on prediction and admin routes; open when undefined. */
   authToken?: string;
+  /**
+   * Refuse (422) what MLflow's scoring server adjusts and accepts: extra columns, integer or numeric strings,
+   * booleans for numbers, 24.5 for a long, nulls in a required double or string column. Off by default: the
+   * service then matches MLflow and reports each adjustment in the x-schema-warnings header, the log and
+   * /metrics (workbench_schema_warnings_total).
+   */
+  strict?: boolean;
   /** Largest batch accepted (rows). */
   maxBatchRows?: number;
   /** Largest body accepted (bytes). */
@@ -62,6 +70,7 @@ const MAX_LISTED_PROBLEMS = 1000;
 export async function createApp(holder: ModelHolder, options: ServeOptions = {}): Promise<ServiceApp> {
   const maxRows = options.maxBatchRows ?? 10_000;
   const bodyLimit = options.bodyLimit ?? 10 * 1024 * 1024;
+  const enforcement: SchemaEnforcement = options.strict ? "strict" : "mlflow";
   const metrics = createMetrics();
   /** Every error answer: {error_code, message[, errors]}, counted by route and code. */
   const fail = (
@@ -228,6 +237,7 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
 
   const score = (
     req: FastifyRequest,
+    reply: FastifyReply,
     payload: ParsedPayload,
   ): { predictor: Predictor; predictions: Prediction[] } => {
     if (payload.rows.length === 0)
@@ -239,12 +249,12 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
         `The batch has ${payload.rows.length} rows; the limit is ${maxRows}.`,
       );
     const predictor = holder.current;
-    const { table, problems, problemCount } = rowsToTable(
+    const { table, problems, problemCount, warnings } = rowsToTable(
       payload.rows,
       predictor.model.meta.inputs,
       predictor.model.preprocessor,
       payload.mode,
-      { maxProblems: MAX_LISTED_PROBLEMS },
+      { maxProblems: MAX_LISTED_PROBLEMS, enforcement },
     );
     if (problemCount > 0) {
       const listed = problemCount > problems.length ? ` (the first ${problems.length} listed)` : "";
@@ -254,6 +264,12 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
         `${problemCount} problem${problemCount === 1 ? "" : "s"} in the input${listed}`,
         problems,
       );
+    }
+    if (warnings.length > 0) {
+      // As MLflow's scoring server does (a logged warning), and where the client sees it.
+      for (const w of warnings) metrics.schemaWarnings.inc({ kind: w.kind }, w.count);
+      reply.header("x-schema-warnings", warningsHeader(warnings));
+      req.log.warn({ schemaWarnings: warnings.slice(0, 50) }, "input adjusted to the model's signature");
     }
     const predictions = predictor.score(table);
     const version = predictor.origin.version ?? "local";
@@ -291,8 +307,12 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
         security: [{ bearer: [] }],
       },
     },
-    async (req) => {
-      const { predictor, predictions } = score(req, parseScoringPayload(req.body, contentKind(req), maxRows));
+    async (req, reply) => {
+      const { predictor, predictions } = score(
+        req,
+        reply,
+        parseScoringPayload(req.body, contentKind(req), maxRows),
+      );
       const classes = predictor.classes;
       const keys = classes.map((c) => `probability_${c}`);
       const rows = new Array(predictions.length);
@@ -317,7 +337,7 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
         security: [{ bearer: [] }],
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const body = req.body as { records?: unknown };
       if (!Array.isArray(body?.records))
         throw new PayloadError(
@@ -325,7 +345,7 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
           "BAD_REQUEST",
           'The body must be {"records": [{column: value, ...}, ...]}.',
         );
-      const { predictor, predictions } = score(req, {
+      const { predictor, predictions } = score(req, reply, {
         rows: body.records as Record<string, unknown>[],
         mode: "json",
         format: "records",
@@ -378,6 +398,7 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
         metrics: meta.metrics,
         classes: meta.classes,
         threshold: meta.threshold ?? null,
+        schemaEnforcement: enforcement,
         signature: {
           inputs: meta.inputs,
           outputs: [

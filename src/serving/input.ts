@@ -2,6 +2,7 @@ import { isMissingField, parseNumberField } from "../data/csv-value.js";
 import type { Table } from "../data/table.js";
 import type { PreprocessorState } from "../features/preprocessor.js";
 import type { SignatureColumn } from "../registry/model-package.js";
+import { type SchemaWarning, SchemaWarnings } from "./schema-warnings.js";
 
 /** One problem of one field of one row, as returned to the client. */
 export interface FieldProblem {
@@ -33,12 +34,36 @@ function describe(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
+/**
+ * How the input is checked against the signature. `mlflow` (the default of the service): MLflow's scoring
+ * server semantics (mlflow/models/utils.py _enforce_schema, _enforce_mlflow_datatype and the pandas casts
+ * of mlflow/utils/proto_json_utils.py): extra columns are ignored, lossless conversions applied, a required
+ * double or string column may hold nulls; each adjustment is reported as a warning. `strict`: every one of
+ * these is a problem (422).
+ */
+export type SchemaEnforcement = "mlflow" | "strict";
+
 export interface RowsToTableOptions {
   /** Columns outside the signature are ignored instead of reported (batch scoring keeps ID columns). */
   allowExtraColumns?: boolean;
   /** List at most this many problems (all are still counted in `problemCount`): bounds an error's size. */
   maxProblems?: number;
+  /** `strict` unless said otherwise (batch scoring); the service passes its own mode. */
+  enforcement?: SchemaEnforcement;
 }
+
+export interface CheckedRows {
+  table: Table;
+  problems: FieldProblem[];
+  problemCount: number;
+  /** What the `mlflow` enforcement adjusted (always empty under `strict`). */
+  warnings: SchemaWarning[];
+}
+
+/** Python's int(): optional sign and whitespace, decimal digits only (no "3.0", no "1e3"). */
+const INTEGER_TEXT = /^\s*[+-]?\d+\s*$/;
+/** Python's float("nan") spellings: NaN is a missing value. */
+const NAN_TEXT = /^\s*[+-]?nan\s*$/i;
 
 /**
  * Checks rows against the model's input signature and builds the table the preprocessor reads.
@@ -46,6 +71,8 @@ export interface RowsToTableOptions {
  * value is required, non-finite numbers. Unknown category values are fine: the preprocessor's unknown bucket
  * takes them. Text cells (CSV) are read by data/csv-value.ts, as training reads them: missing tokens (NA,
  * null, …) are missing values, and only plain decimal notation is a number ("0x31", "0b1", "1_000" are not).
+ * Under the `mlflow` enforcement, what MLflow's scoring server accepts is accepted (see SchemaEnforcement)
+ * and reported in `warnings`; what it refuses stays a problem.
  */
 export function rowsToTable(
   rows: readonly Record<string, unknown>[],
@@ -53,8 +80,10 @@ export function rowsToTable(
   preprocessor: PreprocessorState,
   mode: InputMode,
   options: RowsToTableOptions = {},
-): { table: Table; problems: FieldProblem[]; problemCount: number } {
+): CheckedRows {
+  const lenient = options.enforcement === "mlflow";
   const problems: FieldProblem[] = [];
+  const warnings = new SchemaWarnings();
   const maxProblems = options.maxProblems ?? Number.POSITIVE_INFINITY;
   let problemCount = 0;
   const report = (problem: FieldProblem) => {
@@ -69,6 +98,12 @@ export function rowsToTable(
     if (categorical.has(column.name)) categories[column.name] = new Array<string>(rows.length).fill("");
     else numeric[column.name] = new Float64Array(rows.length).fill(Number.NaN);
   }
+  // A column MLflow sees at all (pandas builds it from every row): absent from one record only, it is null there.
+  const present = new Set<string>();
+  if (lenient)
+    for (const row of rows)
+      if (row !== null && typeof row === "object" && !Array.isArray(row))
+        for (const column of inputs) if (Object.hasOwn(row, column.name)) present.add(column.name);
   rows.forEach((row, r) => {
     if (row === null || typeof row !== "object" || Array.isArray(row)) {
       report({
@@ -80,7 +115,9 @@ export function rowsToTable(
     }
     if (!options.allowExtraColumns) {
       for (const field of Object.keys(row)) {
-        if (!known.has(field))
+        if (known.has(field)) continue;
+        if (lenient) warnings.add("extra_column", clipName(field), "");
+        else
           report({
             row: r,
             field: clipName(field),
@@ -93,58 +130,65 @@ export function rowsToTable(
       // A CSV token meaning "no value" (NA, null, …): its trimmed text, else undefined.
       const token =
         mode === "text" && typeof value === "string" && isMissingField(value) ? value.trim() : undefined;
-      if (token !== undefined || value === undefined || value === null) {
-        if (column.required)
-          report({
-            row: r,
-            field: column.name,
-            // Worded as batch scoring words its quarantine reasons (pipelines/predict.ts).
-            problem:
-              token !== undefined
-                ? `${token === "" ? "empty" : `missing ('${token}')`} where a value is required`
-                : value === undefined
-                  ? "missing (required)"
-                  : "null where a value is required",
-          });
-        continue;
-      }
-      if (column.type === "string") {
-        if (typeof value !== "string") {
-          report({ row: r, field: column.name, problem: `expected a string, got ${describe(value)}` });
+      const nan =
+        lenient &&
+        mode === "json" &&
+        column.type === "double" &&
+        typeof value === "string" &&
+        NAN_TEXT.test(value);
+      if (token !== undefined || nan || value === undefined || value === null) {
+        if (!column.required) {
+          if (nan) warnings.add("converted", column.name, `${describe(value)} -> missing`);
           continue;
         }
-        if (categories[column.name] !== undefined) categories[column.name]![r] = value;
-        continue;
-      }
-      let number: number;
-      if (typeof value === "number") number = value;
-      else if (typeof value === "string" && mode === "text") {
-        const parsed = parseNumberField(value);
-        if (parsed === undefined) {
-          report({ row: r, field: column.name, problem: `not a number: ${describe(value)}` });
+        // MLflow: a required column must be there; a double or string one may hold nulls (NaN, None), a long
+        // one may not (pandas cannot cast NaN to int64).
+        const absent = value === undefined && !present.has(column.name);
+        if (lenient && !absent && column.type !== "long") {
+          warnings.add("missing_required", column.name, value === undefined ? "absent" : describe(value));
           continue;
         }
-        number = parsed;
-      } else if (typeof value === "string" && (value === "NaN" || /infinity/i.test(value)))
-        number = Number(value);
-      else {
-        report({ row: r, field: column.name, problem: `expected a number, got ${describe(value)}` });
-        continue;
-      }
-      if (!Number.isFinite(number)) {
         report({
           row: r,
           field: column.name,
-          problem: Number.isNaN(number) ? `not a number: ${describe(value)}` : "not a finite number",
+          // Worded as batch scoring words its quarantine reasons (pipelines/predict.ts).
+          problem:
+            token !== undefined
+              ? `${token === "" ? "empty" : `missing ('${token}')`} where a value is required`
+              : value === undefined
+                ? "missing (required)"
+                : "null where a value is required",
         });
         continue;
       }
-      if (column.type === "long" && !Number.isInteger(number)) {
-        report({ row: r, field: column.name, problem: `expected an integer, got ${number}` });
+      if (column.type === "string") {
+        let text: string;
+        if (typeof value === "string") text = value;
+        else if (lenient && (typeof value === "number" || typeof value === "boolean")) {
+          text = String(value);
+          warnings.add("converted", column.name, `${describe(value)} -> ${JSON.stringify(text)}`);
+        } else {
+          report({ row: r, field: column.name, problem: `expected a string, got ${describe(value)}` });
+          continue;
+        }
+        if (categories[column.name] !== undefined) categories[column.name]![r] = text;
         continue;
       }
-      if (categorical.has(column.name)) categories[column.name]![r] = String(number);
-      else numeric[column.name]![r] = number;
+      const number = readNumber(value, column, mode, lenient);
+      if (typeof number === "string") {
+        report({ row: r, field: column.name, problem: number });
+        continue;
+      }
+      if (number.converted) warnings.add("converted", column.name, `${describe(value)} -> ${number.value}`);
+      if (column.type === "long" && !Number.isInteger(number.value)) {
+        if (!lenient || mode === "text") {
+          report({ row: r, field: column.name, problem: `expected an integer, got ${number.value}` });
+          continue;
+        }
+        warnings.add("not_integer", column.name, String(number.value));
+      }
+      if (categorical.has(column.name)) categories[column.name]![r] = String(number.value);
+      else numeric[column.name]![r] = number.value;
     }
   });
   return {
@@ -158,5 +202,45 @@ export function rowsToTable(
     },
     problems,
     problemCount,
+    warnings: warnings.list,
   };
+}
+
+/**
+ * A present value of a long or double column as a finite number (`converted` when it was not a JSON
+ * number), or the problem. Under `mlflow`, JSON strings are read as Python's int() (long) and float()
+ * (double) read them, booleans are 1 and 0; non-finite values stay refused (a scaler would clip them).
+ */
+function readNumber(
+  value: unknown,
+  column: SignatureColumn,
+  mode: InputMode,
+  lenient: boolean,
+): { value: number; converted: boolean } | string {
+  let number: number;
+  let converted = false;
+  if (typeof value === "number") number = value;
+  else if (typeof value === "string" && mode === "text") {
+    const parsed = parseNumberField(value);
+    if (parsed === undefined) return `not a number: ${describe(value)}`;
+    number = parsed;
+  } else if (lenient && typeof value === "boolean") {
+    number = value ? 1 : 0;
+    converted = true;
+  } else if (lenient && typeof value === "string") {
+    if (column.type === "long" && !INTEGER_TEXT.test(value))
+      return `not an integer: ${describe(value)} (a long column takes integer text only)`;
+    const parsed = parseNumberField(value);
+    if (parsed === undefined)
+      return /inf/i.test(value) ? "not a finite number" : `not a number: ${describe(value)}`;
+    if (column.type === "long" && !Number.isSafeInteger(parsed))
+      return `integer out of range: ${describe(value)}`;
+    number = parsed;
+    converted = true;
+  } else if (typeof value === "string" && (value === "NaN" || /infinity/i.test(value)))
+    number = Number(value);
+  else return `expected a number, got ${describe(value)}`;
+  if (!Number.isFinite(number))
+    return Number.isNaN(number) ? `not a number: ${describe(value)}` : "not a finite number";
+  return { value: number, converted };
 }

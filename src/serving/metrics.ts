@@ -49,6 +49,12 @@ export function createMetrics() {
     labelNames: ["route", "error_code"] as const,
     registers: [registry],
   });
+  const schemaWarnings = new Counter({
+    name: "workbench_schema_warnings_total",
+    help: "Input adjusted to the signature as MLflow does (default mode): extra columns ignored, values converted, non-integers for long columns, missing values in required columns",
+    labelNames: ["kind"] as const,
+    registers: [registry],
+  });
   // What a client sees as a stall: the longest time the event loop was blocked between two scrapes.
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
@@ -70,7 +76,18 @@ export function createMetrics() {
     },
   });
   const close = () => loop.disable();
-  return { registry, requests, latency, predictions, rows, modelInfo, swaps, errors, close };
+  return {
+    registry,
+    requests,
+    latency,
+    predictions,
+    rows,
+    modelInfo,
+    swaps,
+    errors,
+    schemaWarnings,
+    close,
+  };
 }
 
 export type ServiceMetrics = ReturnType<typeof createMetrics>;

@@ -62,9 +62,11 @@ async function post(
 }
 
 let base: string;
+let strictBase: string; // --strict: what MLflow's scoring server adjusts is refused
 beforeAll(async () => {
   await train(1);
   base = (await serve({ maxBatchRows: 50, bodyLimit: 64 * 1024 })).base;
+  strictBase = (await serve({ maxBatchRows: 50, bodyLimit: 64 * 1024, strict: true })).base;
 }, 180_000);
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
@@ -168,44 +170,87 @@ describe("every kind of bad input gets a precise 4xx, never a 500", () => {
     [
       "missing column",
       JSON.stringify({ dataframe_records: [missingAge] }),
-      422,
       { row: 0, field: "AGE", problem: "missing (required)" },
-    ],
-    [
-      "extra column",
-      JSON.stringify({ dataframe_records: [{ ...ROW, bonus: 1 }] }),
-      422,
-      { row: 0, field: "bonus", problem: "unknown column (not in the model's signature)" },
     ],
     [
       "wrong type",
       JSON.stringify({ dataframe_records: [ROW, { ...ROW, LIMIT_BAL: "lots" }] }),
-      422,
-      { row: 1, field: "LIMIT_BAL", problem: 'expected a number, got the string "lots"' },
+      { row: 1, field: "LIMIT_BAL", problem: 'not a number: the string "lots"' },
     ],
     [
-      "null where not allowed",
+      "null in a required long (SEX, a long-coded category)",
       JSON.stringify({ dataframe_records: [{ ...ROW, SEX: null }] }),
-      422,
       { row: 0, field: "SEX", problem: "null where a value is required" },
     ],
     [
       "non-finite number",
       JSON.stringify({ dataframe_records: [{ ...ROW, BILL_AMT1: "Infinity" }] }),
-      422,
       { row: 0, field: "BILL_AMT1", problem: "not a finite number" },
     ],
     [
-      "not an integer",
-      JSON.stringify({ dataframe_records: [{ ...ROW, AGE: 24.5 }] }),
-      422,
-      { row: 0, field: "AGE", problem: "expected an integer, got 24.5" },
+      "decimal text for a long",
+      JSON.stringify({ dataframe_records: [{ ...ROW, AGE: "24.0" }] }),
+      {
+        row: 0,
+        field: "AGE",
+        problem: 'not an integer: the string "24.0" (a long column takes integer text only)',
+      },
     ],
-  ])("%s → 422 naming the row and field", async (_name, body, status, problem) => {
+  ])("%s → 422 naming the row and field", async (_name, body, problem) => {
     const response = await post(base, "/invocations", body);
-    expect(response.status).toBe(status);
+    expect(response.status).toBe(422);
     expect(response.json.error_code).toBe("INVALID_INPUT");
     expect(response.json.errors).toContainEqual(problem);
+  });
+
+  it.each([
+    [
+      "extra column",
+      { ...ROW, bonus: 1 },
+      "extra columns ignored: bonus",
+      { row: 0, field: "bonus", problem: "unknown column (not in the model's signature)" },
+    ],
+    [
+      "not an integer",
+      { ...ROW, AGE: 24.5 },
+      "AGE: 1 value not an integer for a long column, scored as sent (24.5)",
+      { row: 0, field: "AGE", problem: "expected an integer, got 24.5" },
+    ],
+    [
+      "an integer string",
+      { ...ROW, AGE: "24" },
+      'AGE: 1 value converted (the string "24" -> 24)',
+      { row: 0, field: "AGE", problem: 'expected a number, got the string "24"' },
+    ],
+    [
+      "null in a required double",
+      { ...ROW, LIMIT_BAL: null },
+      "LIMIT_BAL: 1 value missing in a required column, scored as missing (null)",
+      { row: 0, field: "LIMIT_BAL", problem: "null where a value is required" },
+    ],
+  ])(
+    "%s: 200 with an x-schema-warnings header, as MLflow answers; --strict → 422 naming the field",
+    async (_name, row, warning, problem) => {
+      const body = JSON.stringify({ dataframe_records: [row] });
+      const lenient = await post(base, "/invocations", body);
+      expect(lenient.status, JSON.stringify(lenient.json)).toBe(200);
+      expect(lenient.json.predictions).toHaveLength(1);
+      expect(lenient.headers.get("x-schema-warnings")).toBe(warning);
+      const strict = await post(strictBase, "/invocations", body);
+      expect(strict.status).toBe(422);
+      expect(strict.json.error_code).toBe("INVALID_INPUT");
+      expect(strict.json.errors).toEqual([problem]);
+      expect(strict.headers.get("x-schema-warnings")).toBeNull();
+    },
+  );
+
+  it("the adjustments are counted on /metrics by kind; /model says which enforcement is on", async () => {
+    await post(base, "/invocations", JSON.stringify({ dataframe_records: [{ ...ROW, ID: 1 }] }));
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/workbench_schema_warnings_total\{kind="extra_column"\} [1-9]/);
+    expect(metrics).toMatch(/workbench_schema_warnings_total\{kind="converted"\} [1-9]/);
+    expect(await (await fetch(`${base}/model`)).json()).toMatchObject({ schemaEnforcement: "mlflow" });
+    expect(await (await fetch(`${strictBase}/model`)).json()).toMatchObject({ schemaEnforcement: "strict" });
   });
 
   it.each([
@@ -281,8 +326,10 @@ describe("every kind of bad input gets a precise 4xx, never a 500", () => {
 
 describe("hostile input (regressions of the reliability probe)", () => {
   let roomy: string; // the defaults of `npm run serve`: 10 MB bodies, 10,000 rows per batch
+  let roomyStrict: string;
   beforeAll(async () => {
     roomy = (await serve()).base;
+    roomyStrict = (await serve({ strict: true })).base;
   });
   const csv = (rows: Record<string, unknown>[], columns = COLUMNS) =>
     `${columns.join(",")}\n${rows.map((r) => columns.map((c) => String(r[c])).join(",")).join("\n")}\n`;
@@ -329,7 +376,7 @@ describe("hostile input (regressions of the reliability probe)", () => {
     );
   });
 
-  it("numbers written as strings in JSON keep the JSON rules: 422, not read as numbers", async () => {
+  it("numbers written as strings in JSON are read as Python's int() reads them: '0x18' is refused", async () => {
     const response = await post(
       base,
       "/invocations",
@@ -337,7 +384,11 @@ describe("hostile input (regressions of the reliability probe)", () => {
     );
     expect(response.status).toBe(422);
     expect(response.json.errors).toEqual([
-      { row: 0, field: "AGE", problem: 'expected a number, got the string "0x18"' },
+      {
+        row: 0,
+        field: "AGE",
+        problem: 'not an integer: the string "0x18" (a long column takes integer text only)',
+      },
     ]);
   });
 
@@ -357,19 +408,28 @@ describe("hostile input (regressions of the reliability probe)", () => {
     );
   });
 
-  it("a 1 MB unknown column name is echoed back truncated, in every error that names it", async () => {
+  it("a 1 MB unknown column name is echoed back truncated, in every error and warning that names it", async () => {
     const name = "x".repeat(1024 * 1024);
     const clipped = `${"x".repeat(64)}…(1048576 chars)`;
     const unknown = { row: 0, field: clipped, problem: "unknown column (not in the model's signature)" };
+    const ignored = await post(
+      roomy,
+      "/invocations",
+      JSON.stringify({ dataframe_records: [{ ...ROW, [name]: 1 }] }),
+    );
+    expect(ignored.status).toBe(200);
+    expect(ignored.headers.get("x-schema-warnings")).toBe(
+      `extra columns ignored: ${"x".repeat(64)}\\u2026(1048576 chars)`,
+    );
     const answers = {
       record: await post(
-        roomy,
+        roomyStrict,
         "/invocations",
         JSON.stringify({ dataframe_records: [{ ...ROW, [name]: 1 }] }),
       ),
       fields: await post(roomy, "/invocations", JSON.stringify({ [name]: [ROW] })),
       header: await post(
-        roomy,
+        roomyStrict,
         "/invocations",
         `${[...COLUMNS, name].join(",")}\n${[...Object.values(ROW), 1].join(",")}\n`,
         "text/csv",

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { applyOverrides } from "../../../src/config/overrides.js";
@@ -9,7 +10,7 @@ import {
 import { expandCandidates } from "../../../src/models/candidates.js";
 import { ConfigError } from "../../../src/shared/errors.js";
 import { projectRoot } from "../../../src/shared/project.js";
-import { thrownBy } from "../../helpers/expect-error.js";
+import { rejectionOf, thrownBy } from "../../helpers/expect-error.js";
 import { tempDir } from "../../helpers/temp.js";
 
 const tmp = tempDir("config-");
@@ -134,7 +135,7 @@ describe("training config", () => {
   it("--set overrides nested values, array items and nulls, parsed as YAML", async () => {
     const file = await tmp.file(
       "c.yaml",
-      "name: t\ndataset: d\nexperiment: e\ntraining:\n  candidates:\n    - kind: mlp\n      params: { epochs: 50 }\nregistry: { modelName: m }\n",
+      "name: t\ndataset: credit-default\nexperiment: e\ntraining:\n  candidates:\n    - kind: mlp\n      params: { epochs: 50 }\nregistry: { modelName: m }\n",
     );
     const config = await loadTrainConfig(file, [
       "seed=7",
@@ -322,5 +323,86 @@ describe("registry names in the training config", () => {
     expect(error, "loadTrainConfig rejects").toBeInstanceOf(ConfigError);
     expect(error?.code).toBe("CONFIG_INVALID");
     expect(error?.message).toContain("registry.modelName:");
+  });
+});
+
+describe("binary-only settings against the dataset's class count (checked when the config is loaded)", () => {
+  const hpc = path.join(projectRoot(), "configs", "hpc.yaml");
+  const credit = path.join(projectRoot(), "configs", "credit-default.yaml");
+
+  it("given selectionMetric f1 on the 4-class hpc dataset, then CONFIG_BINARY_ONLY names the field and the alternative", async () => {
+    const error = await rejectionOf(loadTrainConfig(hpc, ["training.selectionMetric=f1"]), ConfigError);
+    expect(error.code).toBe("CONFIG_BINARY_ONLY");
+    expect(error.message).toContain(
+      "Binary-only settings for dataset 'hpc', which has 4 classes (VF, F, M, L):",
+    );
+    expect(error.message).toContain(
+      `${hpc}: training.selectionMetric: 'f1' is a binary metric (of the positive class); with 4 classes use f1_macro`,
+    );
+  });
+
+  it("given a cost threshold, DeLong and binary gate metrics on hpc, then every field is listed by its path", async () => {
+    const error = await rejectionOf(
+      loadTrainConfig(hpc, [
+        "training.threshold={strategy: cost, falsePositiveCost: 1, falseNegativeCost: 5}",
+        "promotion.metric=recall",
+        "promotion.guards=[{metric: roc_auc, tolerance: 0.01}, {metric: precision, tolerance: 0.02}]",
+        "promotion.minimums={f1: 0.5}",
+        "promotion.delong={enabled: true}",
+      ]),
+      ConfigError,
+    );
+    expect(error.code).toBe("CONFIG_BINARY_ONLY");
+    for (const line of [
+      `${hpc}: training.threshold: a decision threshold (strategy cost) applies to binary targets`,
+      `${hpc}: promotion.metric: 'recall' is a binary metric`,
+      `${hpc}: promotion.guards.1.metric: 'precision' is a binary metric`,
+      `${hpc}: promotion.minimums.f1: 'f1' is a binary metric`,
+      `${hpc}: promotion.delong.enabled: DeLong's test compares two binary ROC AUCs`,
+    ])
+      expect(error.message, line).toContain(line);
+    expect(error.message, "roc_auc is fine for multiclass").not.toContain("guards.0");
+  });
+
+  it("given a positive class in the manifest of a 4-class dataset, then the manifest file and target.positive are named", async () => {
+    // The committed hpc manifest with a positive class added under target.
+    const committed = await readFile(path.join(projectRoot(), "data", "hpc.yaml"), "utf8");
+    expect(committed, "the hpc manifest lists its classes").toContain("  classes: [VF, F, M, L]\n");
+    const manifest = await tmp.file(
+      "hpc-positive.yaml",
+      committed.replace("  classes: [VF, F, M, L]\n", "  classes: [VF, F, M, L]\n  positive: L\n"),
+    );
+    const config = await tmp.file(
+      "hpc-positive-config.yaml",
+      (await readFile(hpc, "utf8")).replace(/^dataset: hpc$/m, `dataset: ${manifest}`),
+    );
+    const error = await rejectionOf(loadTrainConfig(config), ConfigError);
+    expect(error.code).toBe("CONFIG_BINARY_ONLY");
+    expect(error.message).toContain(
+      `${manifest}: target.positive: 'L' names the positive class of a binary target; remove it`,
+    );
+    expect(error.message).toContain("which has 4 classes (VF, F, M, L)");
+  });
+
+  it("given the same settings on the binary credit-default dataset, or the defaults on hpc, then the config loads", async () => {
+    const config = await loadTrainConfig(credit, [
+      "training.selectionMetric=f1",
+      "training.threshold={strategy: cost, falsePositiveCost: 1, falseNegativeCost: 5}",
+      "promotion.metric=recall",
+    ]);
+    expect(config.training.selectionMetric).toBe("f1");
+    const multiclass = await loadTrainConfig(hpc);
+    expect(multiclass.training.threshold, "the default threshold is not reported").toEqual({
+      strategy: "max_f1",
+    });
+  });
+
+  it("given a dataset without a manifest, then DATASET_UNKNOWN at load time", async () => {
+    const config = await tmp.file(
+      "nodata.yaml",
+      "name: t\ndataset: no-such-dataset\nexperiment: e\ntraining: { candidates: [{ kind: logistic }] }\nregistry: { modelName: m }\n",
+    );
+    const error = await rejectionOf(loadTrainConfig(config), ConfigError);
+    expect(error.code).toBe("DATASET_UNKNOWN");
   });
 });
