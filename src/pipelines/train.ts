@@ -6,6 +6,7 @@ import { featureColumns, positiveClass } from "../data/manifest.js";
 import { mlflowColumnType, splitDatasetInput } from "../data/mlflow-dataset.js";
 import { qaSections } from "../data/qa.js";
 import { type DataSnapshot, snapshotDataset } from "../data/snapshot.js";
+import type { SplitName } from "../data/split.js";
 import { rowRecord, type Table } from "../data/table.js";
 import { calibrationCurve, prCurve, rocCurve } from "../evaluation/binary.js";
 import { type Evaluation, evaluate, higherIsBetter } from "../evaluation/metrics.js";
@@ -14,6 +15,7 @@ import { initTf } from "../models/backend.js";
 import type { Trial } from "../models/candidates.js";
 import { KINDS } from "../models/kinds/index.js";
 import type { FeatureImportance, IterationRecord, Model } from "../models/model.js";
+import { startTrialWorkers, type TrialWorkers } from "../models/pool.js";
 import { type TrialOutcome, trainCandidates } from "../models/search.js";
 import { PACKAGE_FORMAT_VERSION, writeModelPackage } from "../registry/model-package.js";
 import { logAndRegisterModel } from "../registry/register.js";
@@ -22,7 +24,7 @@ import { projectRoot } from "../shared/project.js";
 import type { MetricPoint } from "../tracking/batch.js";
 import type { MlflowClient } from "../tracking/client.js";
 import { TrackingSession } from "../tracking/session.js";
-import type { StringMap } from "../tracking/types.js";
+import type { DatasetInput, StringMap } from "../tracking/types.js";
 import { type Tracker, withRun } from "../tracking/with-run.js";
 import {
   calibrationFigure,
@@ -113,10 +115,34 @@ export interface TrainResult {
   evaluationSplits: { test: Table; holdout: Table };
 }
 
-function prefixed(prefix: string, metrics: Record<string, number>): MetricPoint[] {
+function prefixed(
+  prefix: string,
+  metrics: Record<string, number>,
+  extra: Omit<MetricPoint, "key" | "value"> = {},
+): MetricPoint[] {
   return Object.entries(metrics)
     .filter(([, v]) => Number.isFinite(v))
-    .map(([k, v]) => ({ key: `${prefix}_${k}`, value: v }));
+    .map(([k, v]) => ({ key: `${prefix}_${k}`, value: v, ...extra }));
+}
+
+/**
+ * The per-iteration curves, and (when the model kept an earlier iteration than the last) that iteration's
+ * values once more at the next step, as MLflow's Keras autologging logs the restored epoch: the latest
+ * value of each curve, the one MLflow shows, is then the kept model's. `val_loss` is that value too.
+ */
+export function iterationMetrics(history: IterationRecord[], best: number, metric: string): MetricPoint[] {
+  const points = (h: IterationRecord, step: number): MetricPoint[] => [
+    { key: "train_loss", value: h.loss, step },
+    { key: "val_loss_by_iteration", value: h.valLoss, step },
+    { key: `val_${metric}_by_iteration`, value: h.valMetric, step },
+  ];
+  const kept = history.find((h) => h.iteration === best);
+  const last = history.at(-1);
+  return [
+    ...history.flatMap((h) => points(h, h.iteration)),
+    ...(kept === undefined || last === undefined || kept === last ? [] : points(kept, last.iteration + 1)),
+    ...(kept === undefined ? [] : [{ key: "val_loss", value: kept.valLoss }]),
+  ];
 }
 
 function evaluationSections(
@@ -180,6 +206,22 @@ export async function trainPipeline(
   context: TrainContext,
   config: TrainConfig,
   options: TrainOptions = {},
+): Promise<TrainResult> {
+  // The candidates' worker threads start now and load their modules (TensorFlow.js included) while the data is
+  // prepared. trainCandidates closes them; this closes them when the run fails before it.
+  const workers = startTrialWorkers(options.workers ?? config.training.workers ?? undefined);
+  try {
+    return await runTrainPipeline(context, config, options, workers);
+  } finally {
+    await workers.close();
+  }
+}
+
+async function runTrainPipeline(
+  context: TrainContext,
+  config: TrainConfig,
+  options: TrainOptions,
+  workers: TrialWorkers,
 ): Promise<TrainResult> {
   const { client, logger } = context;
   const tracking = context.tracking ?? new TrackingSession({ client, logger });
@@ -262,14 +304,13 @@ export async function trainPipeline(
             })),
           ],
         });
-        await parent.logInputs(
-          (["train", "validation", "test", "holdout"] as const).map((s) =>
-            splitDatasetInput(data.manifest, s, data.splits[s], data.splits.fingerprints[s], {
-              uri: data.source.source,
-              sha256: data.source.sha256,
-            }),
-          ),
-        );
+        const datasets = Object.fromEntries(
+          SPLITS.map((s) => [
+            s,
+            splitDatasetInput(data.manifest, s, data.splits[s], data.splits.fingerprints[s], data.source),
+          ]),
+        ) as Record<SplitName, DatasetInput>;
+        await parent.logInputs(SPLITS.map((s) => datasets[s]));
         await logDataArtifacts(parent, data, work);
         await writeFile(path.join(work, "recipe.json"), `${JSON.stringify(recipe, null, 2)}\n`);
         await writeFile(path.join(work, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
@@ -289,7 +330,7 @@ export async function trainPipeline(
             validationLabels: data.labels.validation,
             classes: data.classes,
           },
-          { ...fitOptionsFor(config), workers: options.workers ?? config.training.workers ?? undefined },
+          { ...fitOptionsFor(config), workers },
           {
             onTrialStart: (trial, index, total) => emit({ type: "trial-start", trial, index, total }),
             onIteration: (trial, record, planned) =>
@@ -299,16 +340,13 @@ export async function trainPipeline(
                 { runName: trial.id, tags: { "workbench.candidate": trial.kind } },
                 async (child): Promise<TrialOutcome> => {
                   await child.logParams({ kind: trial.kind, ...flattenParams(trial.params) });
+                  await child.logInputs([datasets.train, datasets.validation]);
                   const outcome = await train();
                   const { result, model } = outcome;
                   const summaryOf = model.summary();
                   await child.logBatch({
                     metrics: [
-                      ...result.history.flatMap((h) => [
-                        { key: "train_loss", value: h.loss, step: h.iteration },
-                        { key: "val_loss_by_iteration", value: h.valLoss, step: h.iteration },
-                        { key: `val_${metric}_by_iteration`, value: h.valMetric, step: h.iteration },
-                      ]),
+                      ...iterationMetrics(result.history, result.bestIteration, metric),
                       ...prefixed("val", outcome.validation),
                       { key: "best_iteration", value: result.bestIteration },
                       { key: "iterations", value: result.history.length },
@@ -391,6 +429,18 @@ export async function trainPipeline(
           test: evaluate(data.labels.test, probabilities.test, data.classes, threshold),
           holdout: evaluate(data.labels.holdout, probabilities.holdout, data.classes, threshold),
         };
+        // The winner's metrics, each on its split's dataset: logged to the run now, and again with the logged
+        // model's id once it exists (same points, so the run keeps one of each; the model gets them all).
+        const evaluatedAt = now().getTime();
+        const onSplit = (split: "validation" | "test" | "holdout") => ({
+          timestamp: evaluatedAt,
+          dataset: { name: datasets[split].dataset.name, digest: datasets[split].dataset.digest },
+        });
+        const modelMetrics = [
+          ...prefixed("val", evaluations.validation.metrics, onSplit("validation")),
+          ...prefixed("test", evaluations.test.metrics, onSplit("test")),
+          ...prefixed("holdout", evaluations.holdout.metrics, onSplit("holdout")),
+        ];
         await parent.logBatch({
           params: {
             best_candidate: best.id,
@@ -398,9 +448,7 @@ export async function trainPipeline(
             ...(threshold === undefined ? {} : { threshold: String(threshold) }),
           },
           metrics: [
-            ...prefixed("val", evaluations.validation.metrics),
-            ...prefixed("test", evaluations.test.metrics),
-            ...prefixed("holdout", evaluations.holdout.metrics),
+            ...modelMetrics.map(({ dataset: _d, ...point }) => point),
             ...(threshold === undefined ? [] : [{ key: "threshold", value: threshold }]),
           ],
         });
@@ -464,11 +512,8 @@ export async function trainPipeline(
           alias: config.registry.alias,
           modelType: best.kind,
           params: flattenParams(best.params),
-          tags: {
-            "workbench.config": config.name,
-            "workbench.backend": tf.backend,
-            [`test_${metric}`]: String(evaluations.test.metrics[metric]),
-          },
+          tags: { "workbench.config": config.name, "workbench.backend": tf.backend },
+          metrics: modelMetrics,
           description: `${best.id} from ${config.name}: test ${metric} ${(evaluations.test.metrics[metric] ?? Number.NaN).toFixed(4)}`,
         });
         for (const c of candidates) c.model.dispose();
@@ -528,6 +573,7 @@ function importanceRows(
 }
 
 const SNAPSHOT_ROOT = "mlflow-artifacts:/workbench-data";
+const SPLITS = ["train", "validation", "test", "holdout"] as const;
 
 /** The content-addressed data snapshot; offline, its upload waits in the spool (same address, known from the hash). */
 async function snapshotVia(tracking: TrackingSession, source: DatasetFile): Promise<DataSnapshot> {

@@ -23,6 +23,11 @@ export async function exportModel(
         "model-meta.json",
         "MLmodel",
         "input_example.json",
+        // The python_function flavor's loader and environments (python-flavor.ts).
+        "code",
+        "requirements.txt",
+        "python_env.yaml",
+        "conda.yaml",
       ])
         await rm(path.join(out, entry), { recursive: true, force: true });
       await cp(predictor.model.dir, out, { recursive: true });

@@ -1,11 +1,15 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { stringify } from "yaml";
 import { z } from "zod";
+import { parseNumberField } from "../data/csv-value.js";
 import type { PreprocessorState } from "../features/preprocessor.js";
 import { KIND_NAMES, modelKind } from "../models/kinds/index.js";
 import type { Model } from "../models/model.js";
 import { WorkbenchError } from "../shared/errors.js";
+import { MLFLOW_VERSION } from "./mlflow-version.js";
+import { pythonFunctionFlavor, writePythonFunctionFiles } from "./python-flavor.js";
 
 /** The flavor name this project's loader answers to in MLmodel files. */
 export const FLAVOR = "tfjs_workbench";
@@ -68,8 +72,15 @@ export interface PackagedModel {
   dir: string;
 }
 
-/** MLflow's MLmodel document: our flavor, an MLflow-format signature and the input example. */
-function mlmodelDocument(meta: ModelMeta): Record<string, unknown> {
+/**
+ * MLflow's MLmodel document: our flavor, an MLflow-format signature and the input example, and the fields
+ * MLflow's own writer puts at the top (model_uuid, mlflow_version, model_size_bytes, utc_time_created as a
+ * string). run_id and model_id exist only once the model is logged: tracking/mlmodel-stamp.ts adds them then.
+ */
+function mlmodelDocument(
+  meta: ModelMeta,
+  files: { sizeBytes: number; modelUuid: string },
+): Record<string, unknown> {
   const outputs: SignatureColumn[] = [
     { name: "label", type: "string", required: true },
     ...meta.classes.map((c) => ({ name: `probability_${c}`, type: "double" as const, required: true })),
@@ -87,6 +98,7 @@ function mlmodelDocument(meta: ModelMeta): Record<string, unknown> {
         tfjs_version: "4.22.0",
         backend: meta.backend,
       },
+      python_function: pythonFunctionFlavor(),
     },
     signature: { inputs: JSON.stringify(meta.inputs), outputs: JSON.stringify(outputs), params: null },
     saved_input_example_info: {
@@ -95,7 +107,32 @@ function mlmodelDocument(meta: ModelMeta): Record<string, unknown> {
       pandas_orient: "split",
     },
     utc_time_created: meta.trainedAt.replace("T", " ").replace("Z", ""),
+    model_uuid: files.modelUuid,
+    mlflow_version: MLFLOW_VERSION,
+    model_size_bytes: files.sizeBytes,
   };
+}
+
+/** Bytes of every file under `dir` (MLflow's get_total_file_size). */
+async function directorySize(dir: string): Promise<number> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const sizes = await Promise.all(
+    entries.filter((e) => e.isFile()).map(async (e) => (await stat(path.join(e.parentPath, e.name))).size),
+  );
+  return sizes.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * One input example value in the JSON type its signature column declares: training tables hold category
+ * codes as text ("2"), but a `long` column's example must be the integer 2, or the model's own service (and
+ * our --strict mode) refuses its own example.
+ */
+function exampleValue(value: unknown, column: SignatureColumn): unknown {
+  if (value === undefined || value === null) return null;
+  if (column.type === "string") return String(value);
+  const number = typeof value === "string" ? parseNumberField(value) : undefined;
+  if (number !== undefined && (column.type === "double" || Number.isInteger(number))) return number;
+  return value;
 }
 
 /** Writes the model package directory: estimator/ (the kind's files), preprocessor, meta, MLmodel, input example. */
@@ -117,11 +154,18 @@ export async function writeModelPackage(
   await model.model.save(path.join(dir, MODEL_DIRS[PACKAGE_FORMAT_VERSION]!));
   await writeFile(path.join(dir, "preprocessor.json"), `${JSON.stringify(model.preprocessor, null, 2)}\n`);
   await writeFile(path.join(dir, "model-meta.json"), `${JSON.stringify(model.meta, null, 2)}\n`);
-  await writeFile(path.join(dir, "MLmodel"), stringify(mlmodelDocument(model.meta)));
+  await writePythonFunctionFiles(dir);
   const columns = model.meta.inputs.map((c) => c.name);
   await writeFile(
     path.join(dir, "input_example.json"),
-    `${JSON.stringify({ columns, data: model.example.map((row) => columns.map((c) => row[c] ?? null)) })}\n`,
+    `${JSON.stringify({ columns, data: model.example.map((row) => model.meta.inputs.map((c) => exampleValue(row[c.name], c))) })}\n`,
+  );
+  // Written last: model_size_bytes counts every other file, as MLflow's save_model does. YAML 1.1 quoting,
+  // as PyYAML reads it: utc_time_created stays a string rather than becoming a timestamp.
+  const files = { sizeBytes: await directorySize(dir), modelUuid: randomUUID().replace(/-/g, "") };
+  await writeFile(
+    path.join(dir, "MLmodel"),
+    stringify(mlmodelDocument(model.meta, files), { version: "1.1" }),
   );
   return dir;
 }

@@ -1,12 +1,21 @@
 import { LIMITS } from "./validation.js";
 import { encodeDouble } from "./wire.js";
 
+/** The dataset a metric was computed on (MLflow 3 links model metrics to a dataset by name and digest). */
+export interface MetricDataset {
+  name: string;
+  digest: string;
+}
+
 export interface MetricPoint {
   key: string;
   value: number;
   step?: number;
   /** Milliseconds since the epoch; defaults to the time of logging. */
   timestamp?: number;
+  /** The MLflow 3 logged model the value describes: it then also appears in the model's metrics. */
+  modelId?: string;
+  dataset?: MetricDataset;
 }
 
 export interface BatchInput {
@@ -15,9 +24,20 @@ export interface BatchInput {
   tags?: Readonly<Record<string, string>>;
 }
 
+/** One metric of runs/log-batch (and runs/log-metric), in wire form. */
+export interface WireMetric {
+  key: string;
+  value: number | string;
+  timestamp: number;
+  step: number;
+  model_id?: string;
+  dataset_name?: string;
+  dataset_digest?: string;
+}
+
 /** One request body of runs/log-batch, in wire form. */
 export interface WireBatch {
-  metrics: { key: string; value: number | string; timestamp: number; step: number }[];
+  metrics: WireMetric[];
   params: { key: string; value: string }[];
   tags: { key: string; value: string }[];
 }
@@ -68,15 +88,22 @@ export function chunkBatch(batch: WireBatch, limits: ChunkLimits = SERVER_LIMITS
   return chunks;
 }
 
+/** One metric point in wire form; the timestamp defaults to `now`, the step to 0. */
+export function toWireMetric(m: MetricPoint, now: number): WireMetric {
+  return {
+    key: m.key,
+    value: encodeDouble(m.value),
+    timestamp: m.timestamp ?? now,
+    step: m.step ?? 0,
+    ...(m.modelId === undefined ? {} : { model_id: m.modelId }),
+    ...(m.dataset === undefined ? {} : { dataset_name: m.dataset.name, dataset_digest: m.dataset.digest }),
+  };
+}
+
 /** Converts user input to wire form; timestamps default to `now`, steps to 0. */
 export function toWireBatch(input: BatchInput, now: number): WireBatch {
   return {
-    metrics: (input.metrics ?? []).map((m) => ({
-      key: m.key,
-      value: encodeDouble(m.value),
-      timestamp: m.timestamp ?? now,
-      step: m.step ?? 0,
-    })),
+    metrics: (input.metrics ?? []).map((m) => toWireMetric(m, now)),
     params: Object.entries(input.params ?? {}).map(([key, value]) => ({ key, value: String(value) })),
     tags: Object.entries(input.tags ?? {}).map(([key, value]) => ({ key, value })),
   };

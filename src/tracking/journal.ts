@@ -45,6 +45,8 @@ const wireMetric = z.object({
   value: double,
   timestamp: z.number(),
   step: z.number().int(),
+  modelId: z.string().optional(),
+  dataset: z.object({ name: z.string(), digest: z.string() }).optional(),
 });
 const datasetInput = z.object({
   dataset: z.object({
@@ -86,6 +88,8 @@ export const entrySchema = z.discriminatedUnion("op", [
     params: stringMap.optional(),
     tags: stringMap.optional(),
     description: z.string().optional(),
+    /** The model's metrics (timestamps fixed at logging time); the model id is known only at replay. */
+    metrics: z.array(wireMetric.omit({ modelId: true })).optional(),
   }),
   z.object({
     op: z.literal("upload"),

@@ -125,7 +125,14 @@ export class JournaledRun implements EndableTracker {
     const metrics = (batch.metrics ?? []).map((m) => {
       checkMetric(m.key, m.value, m.step ?? 0, this.init.nonFiniteMetrics);
       const value = encodeDouble(m.value) as EntryOf<"batch">["metrics"][number]["value"];
-      return { key: m.key, value, timestamp: m.timestamp ?? now, step: m.step ?? 0 };
+      return {
+        key: m.key,
+        value,
+        timestamp: m.timestamp ?? now,
+        step: m.step ?? 0,
+        ...(m.modelId === undefined ? {} : { modelId: m.modelId }),
+        ...(m.dataset === undefined ? {} : { dataset: { ...m.dataset } }),
+      };
     });
     const params: StringMap = {};
     for (const [key, value] of Object.entries(batch.params ?? {})) {
@@ -178,6 +185,17 @@ export class JournaledRun implements EndableTracker {
   }
 
   async logModelAs(model: ModelToLog, clientModelId: string): Promise<ModelRef> {
+    const now = this.init.now();
+    const metrics = (model.metrics ?? []).map((m) => {
+      checkMetric(m.key, m.value, m.step ?? 0, this.init.nonFiniteMetrics);
+      return {
+        key: m.key,
+        value: encodeDouble(m.value) as EntryOf<"batch">["metrics"][number]["value"],
+        timestamp: m.timestamp ?? now,
+        step: m.step ?? 0,
+        ...(m.dataset === undefined ? {} : { dataset: { ...m.dataset } }),
+      };
+    });
     const { dir, files } = await this.stage(model.dir, "dir");
     await this.append({
       op: "model",
@@ -190,6 +208,7 @@ export class JournaledRun implements EndableTracker {
       ...(model.params === undefined ? {} : { params: model.params }),
       ...(model.tags === undefined ? {} : { tags: model.tags }),
       ...(model.description === undefined ? {} : { description: model.description }),
+      ...(model.metrics === undefined ? {} : { metrics }),
     });
     return { clientModelId, modelId: PENDING, version: PENDING, url: this.url, spooled: true };
   }

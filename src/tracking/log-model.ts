@@ -1,9 +1,12 @@
-import { readdir, stat } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import type { MlflowClient } from "./client.js";
+import { type LoggedIdentity, stampMlmodel } from "./mlmodel-stamp.js";
 import { collect } from "./paginate.js";
+import { MLFLOW_TAGS, standardRunTags } from "./source-tags.js";
 import { isUnreachable, type ModelToLog, WORKBENCH_TAGS } from "./tracker.js";
-import type { LoggedModel, ModelVersion } from "./types.js";
+import type { LoggedModel, ModelVersion, Run, StringMap } from "./types.js";
 
 export interface LogModelOptions extends ModelToLog {
   runId: string;
@@ -17,7 +20,31 @@ export interface LoggedRegistration {
   artifactUri: string;
   version: ModelVersion;
   /** What this call had to do (nothing on a replay of a finished registration). */
-  done: { loggedModel: boolean; files: number; version: boolean };
+  done: { loggedModel: boolean; files: number; metrics: number; version: boolean };
+}
+
+/** The tags MLflow's client puts on a logged model from its context: who and what produced it. */
+const CONTEXT_TAGS = [
+  MLFLOW_TAGS.user,
+  MLFLOW_TAGS.sourceName,
+  MLFLOW_TAGS.sourceType,
+  MLFLOW_TAGS.gitCommit,
+  MLFLOW_TAGS.gitBranch,
+  MLFLOW_TAGS.gitRepoUrl,
+];
+
+/**
+ * The context tags of the run that produced the model (a replay by `npm run sync` still names the
+ * training, not the sync), or of this process when the run has none.
+ */
+function contextTags(run: Run): StringMap {
+  const fromRun = Object.fromEntries(
+    CONTEXT_TAGS.filter((k) => run.data.tags[k] !== undefined).map((k) => [k, run.data.tags[k]!]),
+  );
+  if (fromRun[MLFLOW_TAGS.user] !== undefined && fromRun[MLFLOW_TAGS.sourceName] !== undefined)
+    return fromRun;
+  const own = standardRunTags();
+  return Object.fromEntries(CONTEXT_TAGS.filter((k) => own[k] !== undefined).map((k) => [k, own[k]!]));
 }
 
 async function localFiles(dir: string): Promise<{ path: string; size: number; file: string }[]> {
@@ -45,24 +72,62 @@ async function findLoggedModel(
   return found.find((m) => m.status === "READY") ?? found[0];
 }
 
-/** Uploads the package files the logged model does not hold yet (same path and size counts as held). */
-async function uploadMissing(client: MlflowClient, model: LoggedModel, dir: string): Promise<number> {
+/**
+ * Uploads the package files the logged model does not hold yet (same path and size counts as held). The
+ * MLmodel file goes up stamped with the run and model ids (a temporary copy: the package is not changed).
+ */
+async function uploadMissing(
+  client: MlflowClient,
+  model: LoggedModel,
+  dir: string,
+  identity: LoggedIdentity,
+): Promise<number> {
   const present = new Map(
     (await client.artifacts.listRecursive(model.artifactUri)).map((f) => [f.path, f.fileSize]),
   );
   let uploaded = 0;
-  for (const file of await localFiles(dir)) {
-    if (present.get(file.path) === file.size) continue;
-    const sub = path.posix.dirname(file.path);
-    await client.artifacts.uploadFile(model.artifactUri, file.file, sub === "." ? undefined : sub);
-    uploaded++;
+  const scratch = await mkdtemp(path.join(os.tmpdir(), "workbench-mlmodel-"));
+  try {
+    for (const file of await localFiles(dir)) {
+      let source = file;
+      if (file.path === "MLmodel") {
+        const text = stampMlmodel(await readFile(file.file, "utf8"), identity, file.file);
+        const stamped = path.join(scratch, "MLmodel");
+        await writeFile(stamped, text);
+        source = { ...file, file: stamped, size: Buffer.byteLength(text) };
+      }
+      if (present.get(source.path) === source.size) continue;
+      const sub = path.posix.dirname(source.path);
+      await client.artifacts.uploadFile(model.artifactUri, source.file, sub === "." ? undefined : sub);
+      uploaded++;
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
   }
   return uploaded;
 }
 
+/** Logs the model's metrics it does not hold yet (by key, step and timestamp) with its id, to the run. */
+async function logModelMetrics(
+  client: MlflowClient,
+  model: LoggedModel,
+  options: LogModelOptions,
+): Promise<number> {
+  const held = new Set(model.metrics.map((m) => `${m.key}|${m.step}|${m.timestamp}`));
+  const missing = (options.metrics ?? []).filter(
+    (m) => m.timestamp === undefined || !held.has(`${m.key}|${m.step ?? 0}|${m.timestamp}`),
+  );
+  if (missing.length === 0) return 0;
+  await client.runs.logBatch(options.runId, {
+    metrics: missing.map((m) => ({ ...m, modelId: model.modelId })),
+  });
+  return missing.length;
+}
+
 /**
- * Logs a model package as an MLflow 3 logged model of `runId` (upload, finalize, run output) and registers
- * it as a new version of `modelName` with `alias`. Idempotent on `clientModelId`: a replay finds the logged
+ * Logs a model package as an MLflow 3 logged model of `runId` (run output, metrics with the model id,
+ * upload with the MLmodel stamped, finalize) and registers it as a new version of `modelName` with `alias`.
+ * The logged model carries the run's `mlflow.user` / `mlflow.source.*` tags, as MLflow's client records. Idempotent on `clientModelId`: a replay finds the logged
  * model and the version by their tag and only completes what is missing, so a registration interrupted by an
  * outage (or replayed from the spool three times) yields one logged model and one version.
  */
@@ -71,7 +136,8 @@ export async function logAndRegister(
   options: LogModelOptions,
 ): Promise<LoggedRegistration> {
   const idTag = { [WORKBENCH_TAGS.clientModelId]: options.clientModelId };
-  const done = { loggedModel: false, files: 0, version: false };
+  const done = { loggedModel: false, files: 0, metrics: 0, version: false };
+  const run = await client.runs.get(options.runId);
   let logged = await findLoggedModel(client, options);
   if (logged === undefined) {
     logged = await client.loggedModels.create({
@@ -80,13 +146,18 @@ export async function logAndRegister(
       modelType: options.modelType,
       sourceRunId: options.runId,
       ...(options.params ? { params: options.params } : {}),
-      tags: { ...options.tags, ...idTag },
+      tags: { ...contextTags(run), ...options.tags, ...idTag },
     });
     done.loggedModel = true;
   }
+  const modelId = logged.modelId;
+  if (!run.outputs.modelOutputs.some((o) => o.modelId === modelId))
+    await client.runs.logOutputs(options.runId, [{ modelId, step: 0 }]);
+  done.metrics = await logModelMetrics(client, logged, options);
   if (logged.status !== "READY") {
+    const identity = { runId: options.runId, modelId, artifactUri: logged.artifactUri };
     try {
-      done.files = await uploadMissing(client, logged, options.dir);
+      done.files = await uploadMissing(client, logged, options.dir, identity);
     } catch (error) {
       // An outage is not a failed upload: the spool completes it later.
       if (!isUnreachable(error))
@@ -95,10 +166,6 @@ export async function logAndRegister(
     }
     await client.loggedModels.finalize(logged.modelId, "READY");
   }
-  const modelId = logged.modelId;
-  const run = await client.runs.get(options.runId);
-  if (!run.outputs.modelOutputs.some((o) => o.modelId === modelId))
-    await client.runs.logOutputs(options.runId, [{ modelId, step: 0 }]);
   await client.registry.getOrCreateModel(options.modelName);
   const existing = (
     await collect(client.registry.searchVersions({ filter: `run_id = '${options.runId}'` }))

@@ -187,11 +187,14 @@ async function replayModels(ctx: ReplayContext, run: Run, out: ReplayOutcome) {
       ...(entry.params === undefined ? {} : { params: entry.params }),
       ...(entry.tags === undefined ? {} : { tags: entry.tags }),
       ...(entry.description === undefined ? {} : { description: entry.description }),
+      ...(entry.metrics === undefined
+        ? {}
+        : { metrics: entry.metrics.map((m) => ({ ...m, value: decodeDouble(m.value) })) }),
       runId: ctx.serverRunId,
       experimentId: run.info.experimentId,
       clientModelId: entry.clientModelId,
     });
-    if (done.loggedModel || done.version || done.files > 0) out.sent.models++;
+    if (done.loggedModel || done.version || done.files > 0 || done.metrics > 0) out.sent.models++;
     else out.present.models++;
   }
 }

@@ -1,18 +1,10 @@
 import { z } from "zod";
-import { type BatchInput, chunkBatch, type MetricPoint, toWireBatch } from "./batch.js";
+import { type BatchInput, chunkBatch, type MetricPoint, toWireBatch, toWireMetric } from "./batch.js";
 import type { HttpTransport } from "./http.js";
 import { paginate } from "./paginate.js";
 import type { DatasetInput, Metric, Page, Run, RunInfo, RunStatus, StringMap, ViewType } from "./types.js";
 import { checkMetric, checkParam, checkTag, type NonFiniteMetricPolicy } from "./validation.js";
-import {
-  emptySchema,
-  encodeDouble,
-  metricSchema,
-  pageSchema,
-  runInfoSchema,
-  runSchema,
-  toKeyValues,
-} from "./wire.js";
+import { emptySchema, metricSchema, pageSchema, runInfoSchema, runSchema, toKeyValues } from "./wire.js";
 
 const API = "/api/2.0/mlflow";
 
@@ -163,24 +155,19 @@ export class RunsApi {
     });
   }
 
+  /** Logs one metric point; with `modelId` (and `dataset`) it is also one of that logged model's metrics. */
   async logMetric(
     runId: string,
     key: string,
     value: number,
-    options: { step?: number; timestamp?: number } = {},
+    options: Omit<MetricPoint, "key" | "value"> = {},
   ) {
     const step = options.step ?? 0;
     checkMetric(key, value, step, this.options.nonFiniteMetrics);
     await this.http.json({
       method: "POST",
       path: `${API}/runs/log-metric`,
-      body: {
-        run_id: runId,
-        key,
-        value: encodeDouble(value),
-        timestamp: options.timestamp ?? this.options.now(),
-        step,
-      },
+      body: { run_id: runId, ...toWireMetric({ ...options, key, value, step }, this.options.now()) },
       schema: emptySchema,
     });
   }

@@ -12,6 +12,7 @@ import {
   newClientId,
   type ParamValue,
   type RunStarter,
+  stampModelMetrics,
   type Tracker,
 } from "./tracker.js";
 import type { DatasetInput, StringMap } from "./types.js";
@@ -135,9 +136,11 @@ export class SpoolingRun implements EndableTracker {
 
   logModel(model: ModelToLog): Promise<ModelRef> {
     const clientModelId = newClientId();
+    // Like logBatch: the model's metric timestamps are fixed before the first attempt.
+    const stamped = stampModelMetrics(model, this.options.now());
     return this.route(
-      () => this.direct.logModelAs(model, clientModelId),
-      (journal) => journal.logModelAs(model, clientModelId),
+      () => this.direct.logModelAs(stamped, clientModelId),
+      (journal) => journal.logModelAs(stamped, clientModelId),
     );
   }
 

@@ -41,6 +41,24 @@ export interface ModelToLog {
   params?: StringMap;
   tags?: StringMap;
   description?: string;
+  /**
+   * The model's metrics (e.g. test_roc_auc on the test split's dataset): logged to the run with the logged
+   * model's id, so that they are the model's metrics in MLflow 3 (`search_logged_models` filters on them).
+   * Give them the timestamps of the same points logged to the run, and the run keeps one point each.
+   */
+  metrics?: readonly ModelMetric[];
+}
+
+/** A metric of a logged model: the model id is filled in once the logged model exists. */
+export type ModelMetric = Omit<MetricPoint, "modelId">;
+
+/** Fixes the timestamps of a model's metrics (now when unset): a replay must send the same points. */
+export function stampModelMetrics(model: ModelToLog, now: number): ModelToLog {
+  if (model.metrics === undefined) return model;
+  return {
+    ...model,
+    metrics: model.metrics.map((m) => ({ ...m, step: m.step ?? 0, timestamp: m.timestamp ?? now })),
+  };
 }
 
 /** What was registered; while the registration waits in the spool, modelId and version are PENDING. */

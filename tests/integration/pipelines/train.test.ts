@@ -9,6 +9,7 @@ import { evaluate } from "../../../src/evaluation/metrics.js";
 import { transform } from "../../../src/features/preprocessor.js";
 import { prepareData } from "../../../src/pipelines/prepare-data.js";
 import { trainPipeline } from "../../../src/pipelines/train.js";
+import { MLFLOW_VERSION } from "../../../src/registry/mlflow-version.js";
 import { loadModelPackage } from "../../../src/registry/model-package.js";
 import { silentLogger } from "../../../src/shared/logger.js";
 import { projectRoot, venvExecutable } from "../../../src/shared/project.js";
@@ -182,21 +183,115 @@ describe("training pipeline end to end against a real MLflow server", () => {
         },
       );
       const seen = JSON.parse(stdout);
-      expect(seen.flavors).toEqual(["tfjs_workbench"]);
+      expect(seen.flavors).toEqual(["python_function", "tfjs_workbench"]);
       expect(seen.inputs.length).toBe(23);
       expect(seen.input_types).toEqual(["double", "long"]);
       expect(seen.outputs).toEqual(["label", "probability_0", "probability_1"]);
       // registered_model_meta is written by MLflow itself when it downloads a models:/ URI.
-      expect(seen.files).toEqual([
-        "MLmodel",
-        "estimator/model.json",
-        "estimator/weights.bin",
-        "input_example.json",
-        "model-meta.json",
-        "preprocessor.json",
-        "registered_model_meta",
-      ]);
+      expect(seen.files).toEqual(
+        expect.arrayContaining([
+          "MLmodel",
+          "estimator/model.json",
+          "estimator/weights.bin",
+          "input_example.json",
+          "model-meta.json",
+          "preprocessor.json",
+          "registered_model_meta",
+        ]),
+      );
       expect(seen.example_columns).toEqual(seen.inputs);
+
+      // MLflow 3 fidelity, as MLflow's Python client (and so its UI) sees it.
+      const fidelity = JSON.parse(
+        (
+          await exec(
+            venvExecutable("python"),
+            [
+              path.join(projectRoot(), "tests/fixtures/python/read_logged_model.py"),
+              result.experimentId,
+              config.registry.modelName,
+              result.model.version,
+              result.runId,
+              "test_roc_auc",
+            ],
+            { env: { ...process.env, MLFLOW_TRACKING_URI: inject("mlflowUri") } },
+          )
+        ).stdout,
+      );
+      expect(fidelity.found, "search_logged_models finds the model by its test metric").toEqual([
+        result.model.modelId,
+      ]);
+      const byKey = new Map(fidelity.metrics.map((m: { key: string }) => [m.key, m] as const)) as Map<
+        string,
+        { value: number; dataset_name: string; dataset_digest: string; run_id: string }
+      >;
+      const digestOf = (split: string) =>
+        run.inputs.datasetInputs.find((d) => d.dataset.name === `credit-default-${split}`)!.dataset.digest;
+      expect(byKey.get("test_roc_auc"), "the model's metric, on the test split's dataset").toEqual({
+        key: "test_roc_auc",
+        value: result.metrics.test.roc_auc,
+        dataset_name: "credit-default-test",
+        dataset_digest: digestOf("test"),
+        run_id: result.runId,
+      });
+      expect(byKey.get("val_roc_auc")).toMatchObject({
+        dataset_name: "credit-default-validation",
+        dataset_digest: digestOf("validation"),
+      });
+      expect(byKey.get("holdout_roc_auc")).toMatchObject({ dataset_name: "credit-default-holdout" });
+      expect(
+        (await collect(client.runs.metricHistory(result.runId, "test_roc_auc"))).length,
+        "the run keeps one test_roc_auc point (the model's copy has the same timestamp)",
+      ).toBe(1);
+      expect(fidelity.tags).toMatchObject({
+        "mlflow.user": run.data.tags["mlflow.user"],
+        "mlflow.source.name": run.data.tags["mlflow.source.name"],
+        "mlflow.source.type": run.data.tags["mlflow.source.type"],
+      });
+      expect(fidelity.tags["mlflow.user"]).toBeTruthy();
+      expectGitCommit(fidelity.tags["mlflow.source.git.commit"], "logged model mlflow.source.git.commit");
+      expect(fidelity.info).toMatchObject({
+        run_id: result.runId,
+        model_id: result.model.modelId,
+        model_uuid: result.model.modelId,
+        mlflow_version: MLFLOW_VERSION,
+      });
+      expect(fidelity.info.metrics).toEqual(expect.arrayContaining(["test_roc_auc", "holdout_roc_auc"]));
+      expect(fidelity.mlmodel).toMatchObject({
+        run_id: result.runId,
+        model_id: result.model.modelId,
+        model_uuid: result.model.modelId,
+        mlflow_version: MLFLOW_VERSION,
+        artifact_path: logged.artifactUri,
+      });
+      expect(typeof fidelity.mlmodel.utc_time_created, "PyYAML reads a string, not a timestamp").toBe(
+        "string",
+      );
+      expect(fidelity.mlmodel.utc_time_created).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+      expect(fidelity.mlmodel.model_size_bytes).toBeGreaterThan(1000);
+      expect(fidelity.children.length).toBe(2);
+      for (const child of fidelity.children) {
+        expect(
+          child.datasets.map((d: { name: string; context: Record<string, string> }) => [
+            d.name,
+            d.context["mlflow.data.context"],
+          ]),
+          `${child.run_name}: the splits it trained and was selected on`,
+        ).toEqual([
+          ["credit-default-train", "train"],
+          ["credit-default-validation", "eval"],
+        ]);
+        expect(child.datasets[0].digest).toMatch(/^[0-9a-f]{8}$/);
+        expect(child.datasets[0].digest).toBe(digestOf("train"));
+        expect(child.datasets[0].source_type).toBe("http");
+        expect(child.datasets[0].source.url).toBe(data.manifest.source.url);
+        const best = child.history.find((h: { step: number }) => h.step === child.best_iteration);
+        expect(best, `${child.run_name}: the best iteration is in the history`).toBeDefined();
+        expect(child.val_loss, `${child.run_name}: val_loss is the kept iteration's`).toBe(best.value);
+        expect(child.val_loss_by_iteration, `${child.run_name}: the curve's latest value too`).toBe(
+          best.value,
+        );
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -36,7 +36,8 @@ export interface RunShape {
 export interface ExperimentShape {
   runs: RunShape[];
   versions: { aliases: string[]; status: string; runIsParent: boolean }[];
-  loggedModels: { status: string; files: string[] }[];
+  /** metrics: "key@dataset" per metric point the model holds (logged with its id); tagKeys: its tags. */
+  loggedModels: { status: string; files: string[]; metrics: string[]; tagKeys: string[] }[];
 }
 
 // Differ between two trainings by construction (names, ids, clocks, the writing process).
@@ -89,6 +90,8 @@ export async function experimentShape(
       models.map(async (m) => ({
         status: m.status,
         files: (await client.artifacts.listRecursive(m.artifactUri)).map((f) => f.path).sort(),
+        metrics: m.metrics.map((x) => `${x.key}@${x.datasetName ?? ""}`).sort(),
+        tagKeys: Object.keys(m.tags).sort(),
       })),
     ),
   };
@@ -109,5 +112,6 @@ export function shapeCounts(shape: ExperimentShape) {
     inputs: shape.runs.reduce((n, r) => n + r.inputs.length, 0),
     versions: shape.versions.length,
     loggedModelFiles: shape.loggedModels.reduce((n, m) => n + m.files.length, 0),
+    loggedModelMetrics: shape.loggedModels.reduce((n, m) => n + m.metrics.length, 0),
   };
 }
