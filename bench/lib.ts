@@ -2,6 +2,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile, symlink } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { projectRoot } from "../src/shared/project.js";
 
@@ -118,4 +119,28 @@ export async function waitForIdle(
     if (!warned) onWait(idle);
     warned = true;
   }
+}
+
+/** The machine's state before a measured run, after waiting for `waitIdle` (share of idle CPU, 0 = no wait) for
+ * up to `waitMinutes`: the fields every bench line records. */
+export function machineSettler(
+  waitIdle: number,
+  waitMinutes: number,
+  progress: (message: string) => void,
+): (
+  label: string,
+) => Promise<{ machine_idle_before: number | null; load_avg_1m_before: number; busy_machine?: true }> {
+  return async (label) => {
+    const { idle, timedOut } = await waitForIdle(waitIdle, waitMinutes * 60_000, (now) =>
+      progress(
+        `${label}: waiting for the machine to be ${waitIdle * 100}% idle (now ${(now * 100).toFixed(0)}%)`,
+      ),
+    );
+    if (timedOut) progress(`${label}: still busy after ${waitMinutes} min; starting anyway`);
+    return {
+      machine_idle_before: idle === undefined ? null : round3(idle),
+      load_avg_1m_before: round1(os.loadavg()[0]!),
+      ...(timedOut ? { busy_machine: true as const } : {}),
+    };
+  };
 }

@@ -30,7 +30,7 @@ import { loadTrainConfig } from "../src/config/train-config.js";
 import { projectRoot } from "../src/shared/project.js";
 import { MlflowClient } from "../src/tracking/client.js";
 import { type LocalServer, startLocalServer } from "../src/tracking/local-server.js";
-import { integerFlag, mirrorDir, progressLogger, round1, round3, waitForIdle } from "./lib.js";
+import { integerFlag, machineSettler, mirrorDir, progressLogger, round3 } from "./lib.js";
 import { interleave, type Line, runPhases, summaryLines, type TimedRun } from "./parallel-report.js";
 
 const GOAL = 1.6;
@@ -58,19 +58,7 @@ const waitMinutes = integerFlag("wait-minutes", values["wait-minutes"], 0);
 const progress = progressLogger("bench:parallel");
 
 /** The machine's state before a run starts (after waiting for --wait-idle), recorded in its line. */
-async function settle(label: string): Promise<Line> {
-  const { idle, timedOut } = await waitForIdle(waitIdle, waitMinutes * 60_000, (now) =>
-    progress(
-      `${label}: waiting for the machine to be ${waitIdle * 100}% idle (now ${(now * 100).toFixed(0)}%)`,
-    ),
-  );
-  if (timedOut) progress(`${label}: still busy after ${waitMinutes} min; starting anyway`);
-  return {
-    machine_idle_before: idle === undefined ? null : round3(idle),
-    load_avg_1m_before: round1(os.loadavg()[0]!),
-    ...(timedOut ? { busy_machine: true } : {}),
-  };
-}
+const settle = machineSettler(waitIdle, waitMinutes, progress);
 
 /** The train command's environment: ours, tracking to the bench's server (never offline). */
 function runEnv(uri: string): NodeJS.ProcessEnv {

@@ -60,11 +60,11 @@ import {
   buildService,
   collectStdout,
   integerFlag,
+  machineSettler,
   mirrorDir,
   progressLogger,
   round1,
   round3,
-  waitForIdle,
 } from "./lib.js";
 
 type Line = Record<string, unknown>;
@@ -116,20 +116,8 @@ const progress = progressLogger("bench:predict");
 const root = projectRoot();
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** The machine's state before a variant starts (after waiting for --wait-idle), recorded in its line. */
-async function settle(label: string): Promise<Line> {
-  const { idle, timedOut } = await waitForIdle(waitIdle, waitMinutes * 60_000, (now) =>
-    progress(
-      `${label}: waiting for the machine to be ${waitIdle * 100}% idle (now ${(now * 100).toFixed(0)}%)`,
-    ),
-  );
-  if (timedOut) progress(`${label}: still busy after ${waitMinutes} min; starting anyway`);
-  return {
-    machine_idle_before: idle === undefined ? null : round3(idle),
-    load_avg_1m_before: round1(os.loadavg()[0]!),
-    ...(timedOut ? { busy_machine: true } : {}),
-  };
-}
+/** The machine's state before a run starts (after waiting for --wait-idle), recorded in its line. */
+const settle = machineSettler(waitIdle, waitMinutes, progress);
 
 function csvField(value: string): string {
   return /[",\r\n]/.test(value) || value !== value.trim() ? `"${value.replaceAll('"', '""')}"` : value;

@@ -70,7 +70,7 @@ import { planCandidates } from "../src/models/candidates.js";
 import { KIND_NAMES } from "../src/models/kinds/index.js";
 import { type PreparedData, prepareData } from "../src/pipelines/prepare-data.js";
 import { projectRoot, venvExecutable } from "../src/shared/project.js";
-import { collectStdout, integerFlag, mirrorDir, progressLogger, round1, round3, waitForIdle } from "./lib.js";
+import { collectStdout, integerFlag, machineSettler, mirrorDir, progressLogger } from "./lib.js";
 import { parseKinds, splitFingerprint, trialsOfKind, type VariantSpec } from "./train-common.js";
 import {
   goalLines,
@@ -125,20 +125,8 @@ if (fitOn !== "train+validation" && fitOn !== "train")
 const progress = progressLogger("bench:train");
 let failures = 0;
 
-/** The machine's state before a variant starts (after waiting for --wait-idle), recorded in its line. */
-async function settle(label: string): Promise<Line> {
-  const { idle, timedOut } = await waitForIdle(waitIdle, waitMinutes * 60_000, (now) =>
-    progress(
-      `${label}: waiting for the machine to be ${waitIdle * 100}% idle (now ${(now * 100).toFixed(0)}%)`,
-    ),
-  );
-  if (timedOut) progress(`${label}: still busy after ${waitMinutes} min; starting anyway`);
-  return {
-    machine_idle_before: idle === undefined ? null : round3(idle),
-    load_avg_1m_before: round1(os.loadavg()[0]!),
-    ...(timedOut ? { busy_machine: true } : {}),
-  };
-}
+/** The machine's state before a run starts (after waiting for --wait-idle), recorded in its line. */
+const settle = machineSettler(waitIdle, waitMinutes, progress);
 
 function csvField(value: string): string {
   return /[",\r\n]/.test(value) || value !== value.trim() ? `"${value.replaceAll('"', '""')}"` : value;
