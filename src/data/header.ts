@@ -94,3 +94,14 @@ export async function readCsvHeader(file: string): Promise<string[]> {
   }
   throw new DataValidationError("DATA_EMPTY", `${file} has no header row.`, { details: { file } });
 }
+
+/** A csv-parse failure (or a DataValidationError raised while reading rows, passed through) as DATA_NOT_CSV. */
+export function csvReadError(file: string, error: unknown): DataValidationError {
+  if (error instanceof DataValidationError) return error;
+  const where = (error as { lines?: number }).lines;
+  return new DataValidationError(
+    "DATA_NOT_CSV",
+    `${file}${where ? `:${where}` : ""} is not valid CSV: ${(error as Error).message}`,
+    { cause: error, details: { file } },
+  );
+}

@@ -8,7 +8,7 @@ import { parse } from "csv-parse";
 import { DataValidationError } from "../shared/errors.js";
 import { sha256File } from "../shared/hash.js";
 import { categoryKey, isMissingField, parseNumberField } from "./csv-value.js";
-import { assertLooksLikeCsv, checkHeader } from "./header.js";
+import { assertLooksLikeCsv, checkHeader, csvReadError } from "./header.js";
 
 /** Categories listed in the manifest up to this many distinct values; beyond, they are learned on train. */
 export const MAX_LISTED_CATEGORIES = 50;
@@ -193,13 +193,7 @@ export async function inferDataset(file: string, options: { target: string }): P
       }
     }
   } catch (error) {
-    if (error instanceof DataValidationError) throw error;
-    const where = (error as { lines?: number }).lines;
-    throw new DataValidationError(
-      "DATA_NOT_CSV",
-      `${file}${where ? `:${where}` : ""} is not valid CSV: ${(error as Error).message}`,
-      { cause: error, details: { file } },
-    );
+    throw csvReadError(file, error);
   }
   if (header === undefined || rows === 0)
     throw new DataValidationError("DATA_EMPTY", `${file} has a header but no data rows.`, {

@@ -4,7 +4,7 @@ import path from "node:path";
 import { parse } from "csv-parse";
 import { DataValidationError } from "../shared/errors.js";
 import { categoryKey, isMissingField, parseNumberField } from "./csv-value.js";
-import { assertLooksLikeCsv, checkHeader } from "./header.js";
+import { assertLooksLikeCsv, checkHeader, csvReadError } from "./header.js";
 import type { ColumnSpec } from "./manifest.js";
 import type { Table } from "./table.js";
 
@@ -253,16 +253,7 @@ export async function readValidatedCsv(
       lines.push(line);
     }
   } catch (error) {
-    if (error instanceof DataValidationError) throw error;
-    const where = (error as { lines?: number }).lines;
-    throw new DataValidationError(
-      "DATA_NOT_CSV",
-      `${file}${where ? `:${where}` : ""} is not valid CSV: ${(error as Error).message}`,
-      {
-        cause: error,
-        details: { file },
-      },
-    );
+    throw csvReadError(file, error);
   }
 
   if (header === undefined || rowsRead === 0) {
