@@ -1,7 +1,14 @@
-// `npm run bench:serve -- [--repeats 3] [--connections 16] [--duration 10] [--warmup 2] [--rows 1,100]
-//                        [--model DIR] [--config configs/credit-default.yaml] [--set key=value ...]
-//                        [--peer-model hgb|logistic] [--peer-handler async|def] [--peer-threads 1]
-//                        [--entry dist|tsx] [--request-logs] [--mirror DIR] [--keep]`
+// `npm run bench:serve -- [--scenario tabular|text] [--repeats 3] [--connections 16] [--duration 10] [--warmup 2]
+//                        [--rows 1,100] [--model DIR] [--config FILE] [--set key=value ...]
+//                        [--peer-model hgb|logistic|tfidf-logistic|tfidf-linearsvc] [--peer-handler async|def]
+//                        [--peer-threads 1] [--entry dist|tsx] [--request-logs] [--mirror DIR] [--keep]`
+//
+// Scenarios: `tabular` (default) serves credit-default (configs/credit-default.yaml) as described below; `text`
+// serves the complaints narratives (configs/complaints.yaml): ours a tfidf-linear model trained by the pipeline
+// (one candidate, its default params), the peer a scikit-learn TfidfVectorizer + LogisticRegression pipeline
+// (`--peer-model tfidf-linearsvc`: LinearSVC, calibrated) fitted on the same train rows; each request is
+// {"dataframe_records": [{"Consumer complaint narrative": "..."}, ...]} of test narratives, quality is the test
+// split's macro-F1, and the refused record is a whitespace-only text.
 //
 // Our prediction service against the Python service it replaces, driven by the same load generator in the
 // same run.
@@ -98,6 +105,7 @@ const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
 const { values } = parseArgs({
   options: {
+    scenario: { type: "string", default: "tabular" },
     repeats: { type: "string", default: "3" },
     connections: { type: "string", default: "16" },
     duration: { type: "string", default: "10" },
@@ -106,9 +114,11 @@ const { values } = parseArgs({
     rows: { type: "string", default: "1,100" },
     /** Serve this model package directory instead of training one. */
     model: { type: "string" },
-    config: { type: "string", default: "configs/credit-default.yaml" },
+    /** Default: configs/credit-default.yaml (tabular), configs/complaints.yaml (text). */
+    config: { type: "string" },
     set: { type: "string", multiple: true, default: [] },
-    "peer-model": { type: "string", default: "hgb" },
+    /** Default: hgb (tabular), tfidf-logistic (text). */
+    "peer-model": { type: "string" },
     "peer-handler": { type: "string", default: "async" },
     /** OpenMP/BLAS threads of the peer. */
     "peer-threads": { type: "string", default: "1" },
@@ -127,9 +137,18 @@ const duration = integerFlag("duration", values.duration);
 const warmup = integerFlag("warmup", values.warmup, 0);
 const batchSizes = values.rows.split(",").map((s) => integerFlag("rows", s.trim()));
 const peerThreads = integerFlag("peer-threads", values["peer-threads"]);
-const peerModel = values["peer-model"];
-if (peerModel !== "hgb" && peerModel !== "logistic")
-  throw new Error(`--peer-model must be hgb or logistic (got '${peerModel}').`);
+const scenario = values.scenario;
+if (scenario !== "tabular" && scenario !== "text")
+  throw new Error(`--scenario must be tabular or text (got '${scenario}').`);
+const textScenario = scenario === "text";
+const configFile =
+  values.config ?? (textScenario ? "configs/complaints.yaml" : "configs/credit-default.yaml");
+const peerModel = values["peer-model"] ?? (textScenario ? "tfidf-logistic" : "hgb");
+const PEER_MODELS = textScenario ? ["tfidf-logistic", "tfidf-linearsvc"] : ["hgb", "logistic"];
+if (!PEER_MODELS.includes(peerModel))
+  throw new Error(
+    `--peer-model must be ${PEER_MODELS.join(" or ")} for --scenario ${scenario} (got '${peerModel}').`,
+  );
 const peerHandler = values["peer-handler"];
 if (peerHandler !== "async" && peerHandler !== "def")
   throw new Error(`--peer-handler must be async or def (got '${peerHandler}').`);
@@ -137,11 +156,18 @@ const requestLogs = values["request-logs"];
 const entry = values.entry;
 if (entry !== "dist" && entry !== "tsx") throw new Error(`--entry must be dist or tsx (got '${entry}').`);
 
-/** Overrides making the bench's model: one MLP trial, all rows (after the user's --set, which win). */
+/**
+ * Overrides making the bench's model (after the user's --set, which win): all rows, one trial — an MLP for
+ * credit-default, tfidf-linear with its default params for the complaints narratives.
+ */
 const MODEL_OVERRIDES = [
   "data.limit=null",
-  "training.candidates=[{kind: mlp, params: {epochs: 8, hiddenUnits: [64, 32]}}]",
+  textScenario
+    ? "training.candidates=[{kind: tfidf-linear}]"
+    : "training.candidates=[{kind: mlp, params: {epochs: 8, hiddenUnits: [64, 32]}}]",
 ];
+/** What each side's answers to the whole test split are judged by. */
+const QUALITY = textScenario ? "f1_macro" : "roc_auc";
 
 const OURS = "tfjs-fastify";
 const PEER = "sklearn-fastapi";
@@ -152,10 +178,15 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Nearest-rank percentile of sorted values. */
 
-/** A record of the model's inputs for row `i`: numbers everywhere but string-typed categoricals. */
+/** A record of the model's inputs for row `i`: numbers everywhere but string-typed categoricals and texts. */
 function record(table: Table, meta: ModelMeta, i: number): Record<string, number | string | null> {
   const out: Record<string, number | string | null> = {};
   for (const column of meta.inputs) {
+    const text = table.text[column.name];
+    if (text !== undefined) {
+      out[column.name] = text[i] === "" ? null : text[i]!;
+      continue;
+    }
     const numeric = table.numeric[column.name];
     if (numeric !== undefined) {
       const v = numeric[i]!;
@@ -206,7 +237,7 @@ async function trainModel(config: TrainConfig, dir: string, mirror: string | und
       config,
       { workDir: path.join(dir, "work"), ...(mirror === undefined ? {} : { mirror }) },
     );
-    progress(`  model: ${result.best.id}, test roc_auc ${result.metrics.test.roc_auc?.toFixed(4)}`);
+    progress(`  model: ${result.best.id}, test ${QUALITY} ${result.metrics.test[QUALITY]?.toFixed(4)}`);
   } finally {
     client.close();
     await server.stop();
@@ -281,7 +312,7 @@ async function stopServer(server: Server): Promise<void> {
 
 interface Predictions {
   status: number;
-  predictions: { label: string; probability_0: number; probability_1: number }[];
+  predictions: ({ label: string } & Record<string, number | string>)[];
 }
 
 async function invoke(server: Server, body: string): Promise<Predictions> {
@@ -356,7 +387,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 try {
   tempDir = await mkdtemp(path.join(os.tmpdir(), "bench-serve-"));
   progress(`temp dir ${tempDir}${values.keep ? " (kept)" : ""}`);
-  const config = await loadTrainConfig(values.config, [...MODEL_OVERRIDES, ...values.set]);
+  const config = await loadTrainConfig(configFile, [...MODEL_OVERRIDES, ...values.set]);
   const mirror = mirrorDir(values.mirror);
   const tf = await initTf();
 
@@ -365,7 +396,7 @@ try {
     modelDir = path.resolve(values.model);
     progress(`model package ${modelDir}`);
   } else {
-    progress(`training the model package (config ${values.config}, backend ${tf.backend})`);
+    progress(`training the model package (config ${configFile}, backend ${tf.backend})`);
     modelDir = await trainModel(config, tempDir, mirror);
   }
   const meta = JSON.parse(await readFile(path.join(modelDir, "model-meta.json"), "utf8")) as ModelMeta;
@@ -422,6 +453,7 @@ try {
       peerHandler,
       "--seed",
       String(config.seed),
+      ...meta.inputs.filter((c) => c.text !== undefined).flatMap((c) => ["--text-column", c.name]),
       ...(requestLogs ? ["--access-log"] : []),
     ],
     {
@@ -455,22 +487,28 @@ try {
         `${server.impl}: the test split got HTTP ${answer.status}, ${answer.predictions.length} predictions`,
       );
     answers[server.impl] = answer;
-    const probabilities = new Float64Array(test.rowCount * 2);
+    const k = data.classes.length;
+    const probabilities = new Float64Array(test.rowCount * k);
     answer.predictions.forEach((p, i) => {
-      probabilities[i * 2] = p.probability_0;
-      probabilities[i * 2 + 1] = p.probability_1;
+      data.classes.forEach((c, j) => {
+        probabilities[i * k + j] = Number(p[`probability_${c}`]);
+      });
     });
-    quality[server.impl] = evaluate(labels, probabilities, data.classes).metrics.roc_auc ?? Number.NaN;
-    const bad = { ...allRows[0]!, AGE: "forty" };
+    quality[server.impl] = evaluate(labels, probabilities, data.classes).metrics[QUALITY] ?? Number.NaN;
+    const textColumn = meta.inputs.find((c) => c.text !== undefined)?.name;
+    const [badField, badValue] = textColumn === undefined ? ["AGE", "forty"] : [textColumn, "   "];
+    const bad = { ...allRows[0]!, [badField]: badValue };
     const refused = await invoke(server, JSON.stringify({ dataframe_records: [bad] }));
     if (refused.status < 400 || refused.status >= 500)
-      throw new Error(`${server.impl} accepted a record with AGE "forty" (HTTP ${refused.status})`);
+      throw new Error(
+        `${server.impl} accepted a record with ${badField} ${JSON.stringify(badValue)} (HTTP ${refused.status})`,
+      );
   }
   const agree = answers[OURS]!.predictions.filter(
     (p, i) => p.label === answers[PEER]!.predictions[i]!.label,
   ).length;
   progress(
-    `test split (${test.rowCount} rows): roc_auc ours ${quality[OURS].toFixed(4)}, peer ${quality[PEER].toFixed(4)}; labels agree on ${((100 * agree) / test.rowCount).toFixed(1)}%`,
+    `test split (${test.rowCount} rows): ${QUALITY} ours ${quality[OURS].toFixed(4)}, peer ${quality[PEER].toFixed(4)}; labels agree on ${((100 * agree) / test.rowCount).toFixed(1)}%`,
   );
 
   const payloads = batchSizes.map((n) => ({
@@ -496,7 +534,14 @@ try {
     }
   }
 
-  const common = { bench: "serve", dataset: config.dataset, connections, duration_s: duration, repeats };
+  const common = {
+    bench: "serve",
+    scenario,
+    dataset: config.dataset,
+    connections,
+    duration_s: duration,
+    repeats,
+  };
   const summary = new Map<string, { reqPerS: number; p50: number; p99: number }>();
   let totalErrors = 0;
   for (const payload of payloads) {
@@ -541,7 +586,7 @@ try {
           requests: ms.reduce((a, m) => a + m.requests, 0),
           req_per_s_all: ms.map((m) => round1(m.reqPerS)),
           p99_ms_all: ms.map((m) => round3(m.p99)),
-          test_roc_auc: round3(quality[impl]),
+          [`test_${QUALITY}`]: round3(quality[impl]),
           ...details,
         }),
       );

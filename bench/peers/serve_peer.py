@@ -1,4 +1,5 @@
-"""Peer of bench/serve.ts: a credit-default scoring API as the Python systems this project replaces built it.
+"""Peer of bench/serve.ts: a credit-default (or complaints text) scoring API as the Python systems this project
+replaces built it.
 
 FastAPI + pydantic + uvicorn serving a scikit-learn model trained at startup on the CSV that bench/serve.ts
 writes (the raw train rows of the same split our model was trained on).
@@ -6,6 +7,15 @@ writes (the raw train rows of the same split our model was trained on).
 Usage:
     python bench/peers/serve_peer.py --train TRAIN.csv --target COLUMN [--host 127.0.0.1] [--port 8000]
         [--model hgb|logistic] [--handler async|def] [--access-log] [--seed 42]
+    python bench/peers/serve_peer.py --train TRAIN.csv --target COLUMN --text-column NAME
+        [--model tfidf-logistic|tfidf-linearsvc] [--max-length 20000] ...
+
+Text mode (--text-column, the complaints system's recipe): TRAIN.csv holds the text column and the target.
+Each record is {NAME: str}, validated by pydantic (a string; empty or whitespace-only refused with 422; longer
+than --max-length cut to it, as our manifest's `overLength: truncate`), and scored by a Pipeline of
+TfidfVectorizer (word 1-2-grams, sublinear tf, min_df 2, scikit-learn's default lowercasing and token pattern)
+and LogisticRegression (`tfidf-logistic`, the default: it has predict_proba) or LinearSVC calibrated with
+CalibratedClassifierCV (`tfidf-linearsvc`). Answers {"predictions": [{"label", "probability_<class>", ...}]}.
 
 TRAIN.csv: the 23 credit-default feature columns (numbers; the categorical ones as their integer codes) and
 the target column (class labels, e.g. 0/1).
@@ -56,11 +66,15 @@ import sklearn
 import uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic import field_validator
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.svm import LinearSVC
 
 log = logging.getLogger("serve_peer")
 
@@ -170,6 +184,90 @@ def fit(train_csv: str, target: str, kind: str, seed: int) -> tuple[Pipeline, li
     return model, classes, info
 
 
+# --- text mode --------------------------------------------------------------------------------------------------
+
+
+def build_text_model(kind: str, seed: int) -> Pipeline:
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2, dtype=np.float32)
+    if kind == "tfidf-logistic":
+        model = LogisticRegression(max_iter=2000, C=10.0, random_state=seed)
+    else:
+        model = CalibratedClassifierCV(LinearSVC(C=0.5, random_state=seed), cv=3)
+    return Pipeline([("tfidf", vectorizer), ("model", model)])
+
+
+def fit_text(train_csv: str, target: str, column: str, kind: str, seed: int) -> tuple[Pipeline, list[str], dict]:
+    frame = pd.read_csv(train_csv, dtype=str, keep_default_na=False)
+    if column not in frame.columns or target not in frame.columns:
+        raise SystemExit(f"{train_csv}: expected the columns '{column}' and '{target}'")
+    started = time.perf_counter()
+    model = build_text_model(kind, seed).fit(frame[column].tolist(), frame[target].tolist())
+    classes = [str(c) for c in model.classes_]
+    info = {
+        "model": f"sklearn-{kind}",
+        "fit_rows": int(len(frame)),
+        "fit_s": round(time.perf_counter() - started, 3),
+        "vocabulary": len(model.named_steps["tfidf"].vocabulary_),
+    }
+    return model, classes, info
+
+
+def create_text_app(
+    model: Pipeline, classes: list[str], info: dict, handler: str, column: str, max_length: int
+) -> FastAPI:
+    app = FastAPI(title="complaints text scoring (scikit-learn peer)")
+    labels = np.array(classes, dtype=object)
+    keys = [f"probability_{c}" for c in classes]
+
+    class TextRecord(BaseModel):
+        model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+        text: str = Field(alias=column)
+
+        @field_validator("text")
+        @classmethod
+        def not_blank(cls, value: str) -> str:
+            if value.strip() == "":
+                raise ValueError("the text is empty or whitespace only")
+            return value[:max_length]
+
+    class TextRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+        dataframe_records: list[TextRecord] = Field(min_length=1, max_length=10_000)
+
+    class TextResponse(BaseModel):
+        predictions: list[dict[str, str | float]]
+
+    def score(body: TextRequest) -> TextResponse:
+        probabilities = model.predict_proba([r.text for r in body.dataframe_records])
+        best = labels[probabilities.argmax(axis=1)]
+        return TextResponse(
+            predictions=[
+                {"label": label, **dict(zip(keys, p, strict=True))}
+                for label, p in zip(best, probabilities.tolist(), strict=True)
+            ]
+        )
+
+    async def invocations_async(body: TextRequest) -> TextResponse:
+        return score(body)
+
+    def invocations_def(body: TextRequest) -> TextResponse:
+        return score(body)
+
+    invocations = invocations_async if handler == "async" else invocations_def
+    # The request model is built here (its field is named by --text-column): with postponed annotations FastAPI
+    # would look "TextRequest" up in the module and take the body for a query parameter.
+    invocations.__annotations__ = {"body": TextRequest, "return": TextResponse}
+    app.post("/invocations", response_model=TextResponse)(invocations)
+
+    @app.get("/health")
+    async def health() -> dict:
+        return {"status": "ok", **info}
+
+    return app
+
+
 def create_app(model: Pipeline, classes: list[str], info: dict, handler: str) -> FastAPI:
     app = FastAPI(title="credit-default scoring (scikit-learn peer)")
     labels = np.array(classes, dtype=object)
@@ -210,14 +308,25 @@ def main() -> None:
     parser.add_argument("--target", required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--model", choices=["hgb", "logistic"], default="hgb")
+    parser.add_argument(
+        "--model", choices=["hgb", "logistic", "tfidf-logistic", "tfidf-linearsvc"], default=None
+    )
+    parser.add_argument("--text-column", default=None, help="text mode: the column holding the text")
+    parser.add_argument("--max-length", type=int, default=20_000, help="text mode: longer texts are cut")
     parser.add_argument("--handler", choices=["async", "def"], default="async")
     parser.add_argument("--access-log", action="store_true")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="[serve_peer] %(message)s")
 
-    model, classes, info = fit(args.train, args.target, args.model, args.seed)
+    text = args.text_column is not None
+    kind = args.model or ("tfidf-logistic" if text else "hgb")
+    if text != kind.startswith("tfidf-"):
+        raise SystemExit(f"--model {kind} does not fit {'text' if text else 'tabular'} mode")
+    if text:
+        model, classes, info = fit_text(args.train, args.target, args.text_column, kind, args.seed)
+    else:
+        model, classes, info = fit(args.train, args.target, kind, args.seed)
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     info.update(
@@ -239,7 +348,11 @@ def main() -> None:
         "fitted %s on %d rows in %.2f s; serving on %s:%d (%s, %s)",
         *(info["model"], info["fit_rows"], info["fit_s"], args.host, args.port, loop, http),
     )
-    app = create_app(model, classes, info, args.handler)
+    app = (
+        create_text_app(model, classes, info, args.handler, args.text_column, args.max_length)
+        if text
+        else create_app(model, classes, info, args.handler)
+    )
     uvicorn.run(
         app,
         host=args.host,

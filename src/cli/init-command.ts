@@ -19,6 +19,8 @@ function describe(column: InferredColumn): string {
       return "every value missing (dropped)";
     case "number":
       return `${column.integer ? "integer" : "number"} ${column.min}..${column.max}${column.missing > 0 ? `, ${column.missing} missing` : ""}`;
+    case "text":
+      return `text, ${column.meanLength} characters on average (longest ${column.maxLength})${column.missing > 0 ? `, ${column.missing} empty` : ""}`;
     case "category":
       return `category, ${column.values === undefined ? `${column.distinct} values (learned on train)` : `${column.values.length} values`}${column.missing > 0 ? `, ${column.missing} missing` : ""}`;
   }

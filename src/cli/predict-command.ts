@@ -111,6 +111,9 @@ export async function predictCommand(argv: readonly string[]): Promise<void> {
     console.log(
       `scored ${result.rowsScored} of ${result.rowsRead} rows with ${result.model.name}${result.model.version ? ` version ${result.model.version}` : ""} in ${result.seconds.toFixed(1)} s (${Math.round(result.rowsRead / result.seconds)} rows/s, ${result.workers === 1 ? "in this thread" : `${result.workers} threads: this one and ${result.workers - 1} worker thread${result.workers === 2 ? "" : "s"}`}) → ${result.output}`,
     );
+    const cut = Object.entries(result.textsTruncated);
+    if (cut.length > 0)
+      console.log(`texts truncated to their maxLength: ${cut.map(([c, n]) => `${c} ${n}`).join(", ")}`);
     if (result.rowsQuarantined > 0) {
       const kinds = Object.entries(result.problemCounts)
         .map(([kind, n]) => `${kind} ${n}`)

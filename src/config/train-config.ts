@@ -8,6 +8,7 @@ import { KIND_NAMES, KINDS, type KindName } from "../models/kinds/index.js";
 import { ConfigError } from "../shared/errors.js";
 import { checkClassCount } from "./class-count-checks.js";
 import { formatIssues } from "./issues.js";
+import { checkKindInputs } from "./kind-input-checks.js";
 import { applyOverrides } from "./overrides.js";
 import { promotionSchema } from "./promotion-config.js";
 
@@ -192,6 +193,18 @@ export const featuresSchema = z
       })
       .strict()
       .default({}),
+    /** How text columns are normalised before the text kinds tokenise them (src/features/text/normalize.ts). */
+    text: z
+      .object({
+        lowercase: z.boolean().default(true),
+        /** CFPB-style masks (XXXX, XX/XX/XXXX, {$1.00}): removed, replaced by __mask__/__date__/__amount__, or kept. */
+        masks: z.enum(["drop", "token", "keep"]).default("drop"),
+        /** Digit runs: one __num__ token, or kept as written. */
+        numbers: z.enum(["token", "keep"]).default("token"),
+        punctuation: z.enum(["strip", "keep"]).default("strip"),
+      })
+      .strict()
+      .default({}),
     engineered: z.array(engineeredFeature).default([]),
     /** Columns left out of the model. */
     drop: z.array(z.string()).default([]),
@@ -216,6 +229,7 @@ export const SELECTION_METRICS = [
   "pr_auc",
   "f1",
   "f1_macro",
+  "f1_weighted",
   "balanced_accuracy",
   "accuracy",
   "log_loss",
@@ -272,6 +286,23 @@ export const trainConfigSchema = z
         maxBadFraction: z.number().min(0).max(1).default(0.01),
         /** Read at most this many rows (quick runs); null reads all. */
         limit: positiveInt.nullable().default(null),
+        /**
+         * Classes with fewer than `minCount` rows (after validation, before the split) are dropped, or merged into
+         * `into` (default "Other"); the model trains on the classes that remain. null: every class is kept.
+         */
+        rareClasses: z
+          .object({
+            minCount: positiveInt,
+            action: z.enum(["drop", "merge"]),
+            into: z.string().min(1).optional(),
+          })
+          .strict()
+          .refine((r) => r.action === "merge" || r.into === undefined, {
+            path: ["into"],
+            message: "only with action: merge (dropped rows go nowhere)",
+          })
+          .nullable()
+          .default(null),
       })
       .strict()
       .default({}),
@@ -413,10 +444,10 @@ export async function loadTrainConfig(file: string, overrides: readonly string[]
     config.dataset.endsWith(".yaml") || config.dataset.endsWith(".yml")
       ? config.dataset
       : path.join(manifestDir(), `${config.dataset}.yaml`);
-  checkClassCount(config, overridden, await loadManifest(config.dataset), {
-    config: file,
-    manifest: manifestFile,
-  });
+  const manifest = await loadManifest(config.dataset);
+  const sources = { config: file, manifest: manifestFile };
+  checkClassCount(config, overridden, manifest, sources);
+  checkKindInputs(config, manifest, sources);
   return config;
 }
 

@@ -10,7 +10,14 @@ import { sha256File } from "../shared/hash.js";
 import type { Logger } from "../shared/logger.js";
 import { silentLogger } from "../shared/logger.js";
 import { projectRoot, venvExecutable } from "../shared/project.js";
-import type { DatasetManifest } from "./manifest.js";
+import {
+  downloadCfpbCsv,
+  effectiveQuery,
+  provenanceFile,
+  type QueryProvenance,
+  readProvenance,
+} from "./cfpb.js";
+import type { CfpbQuery, DatasetManifest } from "./manifest.js";
 
 const run = promisify(execFile);
 
@@ -23,6 +30,11 @@ export interface AcquireOptions {
   download?: boolean;
   /** Overrides the manifest's source URL (tests use a local server). */
   sourceUrl?: string;
+  /**
+   * A query source (`source.format: cfpb-api`): download now with this query, ignoring the cache and the mirror;
+   * what is not given comes from the manifest's `source.query`.
+   */
+  query?: Partial<CfpbQuery>;
   env?: Readonly<Record<string, string | undefined>>;
   logger?: Logger;
 }
@@ -34,13 +46,19 @@ export interface DatasetFile {
   origin: "cache" | "mirror" | "download" | "local";
   /** Where it came from: the mirror path, the official URL or the local file. */
   source: string;
+  /** A query download (fresh or cached): the query, the counts and the sha256 recorded when it was downloaded. */
+  provenance?: QueryProvenance;
 }
 
 /** A manifest with an official download: `file` and `sha256` are required then (manifest.ts checks it). */
 type RemoteManifest = DatasetManifest & { file: string; sha256: string; source: { url: string } };
 
 function remote(manifest: DatasetManifest): RemoteManifest {
-  if (manifest.source.url === undefined || manifest.file === undefined || manifest.sha256 === undefined)
+  if (
+    manifest.source.url === undefined ||
+    manifest.file === undefined ||
+    (manifest.sha256 === undefined && manifest.source.format !== "cfpb-api")
+  )
     throw new WorkbenchError(
       "MANIFEST_INVALID",
       `Dataset '${manifest.name}' needs source.url, file and sha256 to be downloaded.`,
@@ -131,7 +149,14 @@ export async function acquireDataset(
 ): Promise<DatasetFile> {
   const env = options.env ?? process.env;
   const logger = options.logger ?? silentLogger();
+  if (options.query !== undefined && manifest.source.format !== "cfpb-api")
+    throw new WorkbenchError(
+      "DATA_QUERY_UNSUPPORTED",
+      `Dataset '${manifest.name}' is a fixed file (source.format: ${manifest.source.format}${manifest.source.path === undefined ? "" : ", source.path"}): a query (--from, --to, --product, --limit) applies only to query sources (source.format: cfpb-api).`,
+      { details: { dataset: manifest.name } },
+    );
   if (manifest.source.path !== undefined) return localDataset(manifest, manifest.source.path, logger);
+  if (manifest.source.format === "cfpb-api") return queryDataset(manifest, options, logger);
   const official = remote(manifest);
   const dir = path.join(options.dataDir ?? path.join(projectRoot(), "data", "raw"), manifest.name);
   const cached = path.join(dir, official.file);
@@ -220,6 +245,98 @@ export async function acquireDataset(
   }
 }
 
+/** A mismatch between a file and the sha256 it should have; `ours` files (the cache) may be deleted and fetched again. */
+function queryMismatch(
+  manifest: DatasetManifest,
+  file: string,
+  actual: string,
+  expected: string,
+  why: string,
+  origin: DatasetFile["origin"],
+): DataValidationError {
+  const advice =
+    origin === "mirror"
+      ? `Leave that file alone if it is your own data: if this version is the one you mean to train on, set sha256: ${actual} in data/${manifest.name}.yaml (or remove the sha256 line to train on whatever the mirror holds).`
+      : `Delete ${file} and run \`npm run data -- ${manifest.name}\` again.`;
+  return new DataValidationError(
+    "DATA_CHECKSUM_MISMATCH",
+    `${file}: sha256 ${actual} does not match ${why} (${expected}). ${advice}`,
+    { details: { file, expected, actual, origin } },
+  );
+}
+
+/**
+ * A query source (the CFPB API): its answer changes every day, so a download is checked against the sha256 it
+ * recorded itself (<file>.source.json), and a copy of the mirror against the manifest's sha256 when it has one
+ * (otherwise the hash is computed and logged, like a local source.path). Order: an explicit query downloads now;
+ * else the cache, the mirror, then a download with the manifest's default query.
+ */
+async function queryDataset(
+  manifest: DatasetManifest,
+  options: AcquireOptions,
+  logger: Logger,
+): Promise<DatasetFile> {
+  const official = remote(manifest);
+  const dir = path.join(options.dataDir ?? path.join(projectRoot(), "data", "raw"), manifest.name);
+  const cached = path.join(dir, official.file);
+  if (options.query === undefined) {
+    if (existsSync(cached)) {
+      const provenance = await readProvenance(cached);
+      const actual = await sha256File(cached);
+      if (provenance !== undefined && actual !== provenance.sha256)
+        throw queryMismatch(
+          manifest,
+          cached,
+          actual,
+          provenance.sha256,
+          `the sha256 recorded when it was downloaded on ${provenance.downloadedAt} (${provenanceFile(cached)})`,
+          "cache",
+        );
+      if (provenance === undefined && manifest.sha256 !== undefined && actual !== manifest.sha256)
+        throw queryMismatch(manifest, cached, actual, manifest.sha256, "the manifest's sha256", "cache");
+      logger.info(
+        { dataset: manifest.name, file: cached, sha256: actual, query: provenance?.url },
+        "using the downloaded dataset",
+      );
+      return {
+        path: cached,
+        sha256: actual,
+        origin: "cache",
+        source: cached,
+        ...(provenance === undefined ? {} : { provenance }),
+      };
+    }
+    const mirror = options.mirror ?? (options.env ?? process.env).WORKBENCH_DATA_MIRROR;
+    if (mirror !== undefined && mirror !== "") {
+      const mirrored = path.resolve(mirror, manifest.name, official.file);
+      if (existsSync(mirrored)) {
+        const actual = await sha256File(mirrored);
+        if (manifest.sha256 !== undefined && actual !== manifest.sha256)
+          throw queryMismatch(manifest, mirrored, actual, manifest.sha256, "the manifest's sha256", "mirror");
+        logger.info({ dataset: manifest.name, mirrored, sha256: actual }, "using the dataset mirror");
+        return { path: mirrored, sha256: actual, origin: "mirror", source: mirrored };
+      }
+      logger.warn({ dataset: manifest.name, mirrored }, "dataset not in the mirror");
+    }
+    if (options.download === false)
+      throw new WorkbenchError(
+        "DATA_NOT_AVAILABLE",
+        `Dataset '${manifest.name}' is not downloaded (${cached}) and not in the mirror${mirror ? ` (${mirror})` : ""}. Run \`npm run data -- ${manifest.name}\` (with --from, --to, --product, --limit to choose the complaints).`,
+        { details: { dataset: manifest.name } },
+      );
+  }
+  const query = effectiveQuery(manifest, options.query);
+  logger.info({ dataset: manifest.name, query }, "downloading from the CFPB complaint API");
+  const provenance = await downloadCfpbCsv(
+    manifest,
+    options.sourceUrl ?? official.source.url,
+    query,
+    cached,
+    logger,
+  );
+  return { path: cached, sha256: provenance.sha256, origin: "download", source: provenance.url, provenance };
+}
+
 /** Copies a verified dataset into the cache (used by `npm run data` with a mirror). */
 export async function cacheDataset(
   file: DatasetFile,
@@ -230,5 +347,7 @@ export async function cacheDataset(
   await mkdir(dir, { recursive: true });
   const target = path.join(dir, remote(manifest).file);
   if (path.resolve(file.path) !== path.resolve(target)) await copyFile(file.path, target);
+  // A copy of the mirror is not a query download: an earlier download's record no longer describes the file.
+  if (file.origin === "mirror") await rm(provenanceFile(target), { force: true });
   return target;
 }

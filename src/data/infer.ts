@@ -18,6 +18,11 @@ export const MAX_CLASSES = 50;
 const MIN_ROWS_FOR_IDS = 20;
 /** Distinct values tracked per column; past it a column counts as having "many" (not listed, not an id). */
 const DISTINCT_CAP = 1_000_000;
+/** Free text: a string column whose values average at least this many characters and words (and rarely repeat). */
+const TEXT_MIN_MEAN_LENGTH = 30;
+const TEXT_MIN_MEAN_WORDS = 5;
+/** Past this many present values a column that reads as free text stops keeping its values (memory). */
+const TEXT_DECIDED_AFTER = 2_000;
 
 export type InferredColumn =
   | {
@@ -40,6 +45,14 @@ export type InferredColumn =
       /** Whether the ids are integers (declared as numbers) or strings (categories). */
       integer: boolean;
       reason: string;
+    }
+  | {
+      kind: "text";
+      missing: number;
+      /** Mean and longest length of the present values, in characters; mean words per value. */
+      meanLength: number;
+      maxLength: number;
+      meanWords: number;
     }
   | { kind: "empty"; missing: number };
 
@@ -73,6 +86,10 @@ interface Tally {
   sequential: boolean;
   last: number;
   counts: Map<string, number> | undefined;
+  /** Characters and whitespace-separated words of the present values (free-text detection). */
+  chars: number;
+  words: number;
+  longest: number;
 }
 
 /** Category and class order: numbers by value, otherwise alphabetical (the preprocessor's order). */
@@ -157,6 +174,9 @@ export async function inferDataset(file: string, options: { target: string }): P
           sequential: true,
           last: Number.NaN,
           counts: new Map<string, number>(),
+          chars: 0,
+          words: 0,
+          longest: 0,
         }));
         continue;
       }
@@ -185,6 +205,12 @@ export async function inferDataset(file: string, options: { target: string }): P
             tally.last = value;
           }
         }
+        tally.chars += raw.length;
+        tally.words += raw.split(/\s+/).length;
+        if (raw.length > tally.longest) tally.longest = raw.length;
+        const present = rows - tally.missing;
+        if (tally.counts !== undefined && present >= TEXT_DECIDED_AFTER && readsAsText(tally, present))
+          tally.counts = undefined;
         if (tally.counts !== undefined) {
           const key = categoryKey(raw);
           tally.counts.set(key, (tally.counts.get(key) ?? 0) + 1);
@@ -216,9 +242,28 @@ export async function inferDataset(file: string, options: { target: string }): P
   return { file, sha256: await sha256File(file), rows, columns, idColumns, target: target! };
 }
 
+/** Long, wordy, mostly distinct strings: a narrative, a comment, a title, not a category or an id. */
+function readsAsText(tally: Tally, present: number): boolean {
+  if (tally.numeric || present === 0) return false;
+  const distinct = tally.counts?.size ?? Number.POSITIVE_INFINITY;
+  return (
+    tally.chars / present >= TEXT_MIN_MEAN_LENGTH &&
+    tally.words / present >= TEXT_MIN_MEAN_WORDS &&
+    distinct > Math.min(MAX_LISTED_CATEGORIES, present / 2)
+  );
+}
+
 function inferColumn(name: string, tally: Tally, rows: number): InferredColumn {
   const present = rows - tally.missing;
   if (present === 0) return { kind: "empty", missing: tally.missing };
+  if (readsAsText(tally, present))
+    return {
+      kind: "text",
+      missing: tally.missing,
+      meanLength: Math.round(tally.chars / present),
+      maxLength: tally.longest,
+      meanWords: Math.round((tally.words / present) * 10) / 10,
+    };
   const distinct = tally.counts?.size ?? Number.POSITIVE_INFINITY;
   const unique = tally.missing === 0 && distinct === rows && rows >= MIN_ROWS_FOR_IDS;
   if (tally.numeric) {

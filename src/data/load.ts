@@ -24,7 +24,11 @@ export async function loadDataset(
     {
       columns: manifest.columns,
       idColumns: manifest.idColumns,
-      target: { column: manifest.target.column, classes: manifest.target.classes },
+      target: {
+        column: manifest.target.column,
+        classes: manifest.target.classes,
+        recode: manifest.target.recode,
+      },
     },
     {
       maxBadFraction: options.maxBadFraction ?? 0.01,

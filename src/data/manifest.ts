@@ -38,8 +38,45 @@ const categoryColumn = strictObject({
   nullable: z.boolean().default(false),
 });
 
-export const columnSpecSchema = z.discriminatedUnion("type", [numberColumn, categoryColumn]);
+const textColumn = strictObject({
+  type: z.literal("text"),
+  description: z.string().optional(),
+  /** Longest text kept, in characters (UTF-16 code units). */
+  maxLength: z.number().int().positive().default(20_000),
+  /** A longer text: `truncate` keeps its first maxLength characters (counted in the validation report); `reject` quarantines the row. */
+  overLength: z.enum(["truncate", "reject"]).default("truncate"),
+  /** Empty or whitespace-only texts are allowed (kept as ""); otherwise they quarantine the row. */
+  nullable: z.boolean().default(false),
+});
+
+export const columnSpecSchema = z.discriminatedUnion("type", [numberColumn, categoryColumn, textColumn]);
 export type ColumnSpec = z.infer<typeof columnSpecSchema>;
+
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "a date as YYYY-MM-DD")
+  .refine(
+    (d) =>
+      !/^\d{4}-\d{2}-\d{2}$/.test(d) ||
+      (!Number.isNaN(Date.parse(d)) && new Date(d).toISOString().startsWith(d)),
+    "not a calendar date",
+  );
+
+/** A CFPB complaint search (format cfpb-api): received dates (inclusive), products and a row limit. */
+export const cfpbQuerySchema = strictObject({
+  /** Complaints received on or after this day (YYYY-MM-DD). */
+  from: isoDate.optional(),
+  /** Complaints received on or before this day (YYYY-MM-DD). */
+  to: isoDate.optional(),
+  /** CFPB product names to ask for; empty: every label the manifest knows (target.classes and target.recode keys). */
+  products: z.array(z.string().min(1)).default([]),
+  /** Rows kept (with a narrative, duplicates skipped); the download stops there. */
+  limit: z.number().int().positive().default(50_000),
+}).refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, {
+  path: ["to"],
+  message: "must not be before from",
+});
+export type CfpbQuery = z.infer<typeof cfpbQuerySchema>;
 
 /** Where the canonical CSV comes from: an official download (`url`), or a local file (`path`). */
 const sourceSchema = strictObject({
@@ -47,8 +84,12 @@ const sourceSchema = strictObject({
   url: z.string().url().optional(),
   /** A local CSV: absolute, or relative to the manifest's folder. Read in place, never copied. */
   path: z.string().min(1).optional(),
-  /** How the download becomes the canonical CSV (a local `path` is always a CSV). */
-  format: z.enum(["csv", "uci-xls-zip", "r-rda-tarball"]).default("csv"),
+  /**
+   * How the download becomes the canonical CSV (a local `path` is always a CSV). `cfpb-api`: `url` is the CFPB
+   * complaint search API, queried with `query` (src/data/cfpb.ts); its answer changes every day, so it is not
+   * pinned by a sha256 (see `sha256` below).
+   */
+  format: z.enum(["csv", "uci-xls-zip", "r-rda-tarball", "cfpb-api"]).default("csv"),
   /** Entry inside an archive. */
   entry: z.string().optional(),
   /** sha256 of the download (archives only). */
@@ -58,6 +99,8 @@ const sourceSchema = strictObject({
     .optional(),
   /** Columns R stored as doubles (printed like R's write.csv when converting). */
   rDoubles: z.array(z.string()).default([]),
+  /** The default query of a `cfpb-api` source; `npm run data -- <name> --from --to --product --limit` overrides it. */
+  query: cfpbQuerySchema.optional(),
 });
 
 export const datasetManifestSchema = strictObject({
@@ -83,6 +126,11 @@ export const datasetManifestSchema = strictObject({
     /** Class labels in a fixed order; for binary tasks the second is the positive class. */
     classes: z.array(scalar).min(2),
     positive: scalar.optional(),
+    /**
+     * Raw label → class, applied before the class check (a renamed or merged label); a label that is neither a
+     * class nor a key here quarantines its row.
+     */
+    recode: z.record(scalar).default({}),
   }),
   idColumns: z.array(z.string()).default([]),
   columns: z.record(columnSpecSchema),
@@ -119,8 +167,37 @@ export const datasetManifestSchema = strictObject({
       });
     if (m.file === undefined)
       ctx.addIssue({ code: "custom", path: ["file"], message: "required with source.url" });
-    if (m.sha256 === undefined)
+    // A query's answer changes every day: its sha256 is computed and logged; `sha256` then pins the mirror's snapshot.
+    if (m.sha256 === undefined && m.source.format !== "cfpb-api")
       ctx.addIssue({ code: "custom", path: ["sha256"], message: "required with source.url" });
+  }
+  if (m.source.query !== undefined && m.source.format !== "cfpb-api")
+    ctx.addIssue({
+      code: "custom",
+      path: ["source", "query"],
+      message: "only for source.format: cfpb-api (a query download)",
+    });
+  if (m.source.format === "cfpb-api")
+    for (const key of ["entry", "sha256"] as const)
+      if (m.source[key] !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["source", key],
+          message: "only for archives; a cfpb-api download is a CSV written by the workbench",
+        });
+  for (const [raw, mapped] of Object.entries(m.target.recode)) {
+    if (!m.target.classes.includes(mapped))
+      ctx.addIssue({
+        code: "custom",
+        path: ["target", "recode", raw],
+        message: `'${mapped}' is not one of target.classes (${m.target.classes.join(", ")})`,
+      });
+    if (m.target.classes.includes(raw))
+      ctx.addIssue({
+        code: "custom",
+        path: ["target", "recode", raw],
+        message: `'${raw}' is a class itself; recode maps labels that are not classes (remove it from one of the two)`,
+      });
   }
   if (local !== undefined) {
     for (const key of ["entry", "sha256"] as const)
@@ -239,6 +316,13 @@ export function manifestJsonSchema(): object {
 /** The feature columns: every declared column except ids. */
 export function featureColumns(manifest: DatasetManifest): string[] {
   return Object.keys(manifest.columns).filter((c) => !manifest.idColumns.includes(c));
+}
+
+/** The text columns, in manifest order. */
+export function textColumns(manifest: Pick<DatasetManifest, "columns" | "idColumns">): string[] {
+  return Object.entries(manifest.columns)
+    .filter(([name, spec]) => spec.type === "text" && !manifest.idColumns.includes(name))
+    .map(([name]) => name);
 }
 
 /** The positive class of a binary task (explicit, else the second class). */

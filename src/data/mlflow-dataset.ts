@@ -9,6 +9,7 @@ export function mlflowColumnType(manifest: DatasetManifest, column: string): "do
   const spec = manifest.columns[column];
   if (spec === undefined) return "string";
   if (spec.type === "number") return spec.integer ? "long" : "double";
+  if (spec.type === "text") return "string";
   // Without a values list the codes are not known in advance: strings.
   return spec.values?.every((v) => /^-?\d+$/.test(v)) === true ? "long" : "string";
 }
@@ -48,7 +49,10 @@ export function splitFrame(manifest: DatasetManifest, table: Table): FrameColumn
   for (const name of Object.keys(manifest.columns)) {
     const numbers = table.numeric[name];
     const labels = table.categorical[name] ?? table.ids[name];
-    if (numbers !== undefined) {
+    const texts = table.text[name];
+    if (texts !== undefined) {
+      columns.push({ name, dtype: "str", values: texts.map((v) => (v === "" ? null : v)) });
+    } else if (numbers !== undefined) {
       const whole = numbers.every((v) => Number.isSafeInteger(v));
       columns.push({ name, dtype: whole ? "int64" : "float64", values: numbers });
     } else if (labels !== undefined) columns.push(labelColumn(name, labels));

@@ -1,12 +1,13 @@
 import type { Figure } from "../viz/figure.js";
 import { barFigure, heatmapFigure, histogramsByClassFigure } from "../viz/figure.js";
 import type { ReportSection } from "../viz/html-report.js";
+import type { RareClassReport } from "./rare-classes.js";
 import type { Table } from "./table.js";
 import type { ValidationReport } from "./validate.js";
 
 export interface ColumnProfile {
   name: string;
-  kind: "number" | "category";
+  kind: "number" | "category" | "text";
   missing: number;
   /** number columns */
   min?: number;
@@ -16,6 +17,9 @@ export interface ColumnProfile {
   p50?: number;
   /** category columns: counts per value */
   counts?: Record<string, number>;
+  /** text columns: length in characters (min, median, p95, max, mean) and words (median, mean) of the present texts */
+  length?: { min: number; p50: number; p95: number; max: number; mean: number };
+  words?: { p50: number; mean: number };
 }
 
 export interface QaReport {
@@ -26,6 +30,8 @@ export interface QaReport {
   columns: ColumnProfile[];
   /** Pearson correlations between numeric columns (and the positive-class indicator, for binary targets). */
   correlation: { names: string[]; matrix: number[][] };
+  /** What the train config's data.rareClasses rule did (rows per class before and after), when it is set. */
+  rareClasses?: RareClassReport;
 }
 
 function stats(
@@ -93,6 +99,27 @@ export function profileTable(
         else counts[v] = (counts[v] ?? 0) + 1;
       }
       return { name, kind: "category" as const, missing, counts };
+    }),
+    ...Object.entries(table.text).map(([name, values]) => {
+      const present = values.filter((v) => v !== "");
+      const lengths = present.map((v) => v.length).sort((a, b) => a - b);
+      const words = present.map((v) => v.split(/\s+/).filter((w) => w !== "").length).sort((a, b) => a - b);
+      const at = (sorted: number[], q: number) =>
+        sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+      return {
+        name,
+        kind: "text" as const,
+        missing: values.length - present.length,
+        length: {
+          min: lengths[0] ?? 0,
+          p50: at(lengths, 0.5),
+          p95: at(lengths, 0.95),
+          max: lengths[lengths.length - 1] ?? 0,
+          mean: Number(mean(lengths).toFixed(1)),
+        },
+        words: { p50: at(words, 0.5), mean: Number(mean(words).toFixed(1)) },
+      };
     }),
   ];
   const names = Object.keys(table.numeric);

@@ -1,11 +1,13 @@
 /**
  * A validated, column-oriented table: numeric columns as Float64Array (NaN = missing), categorical
- * columns as strings ("" = missing), the target as class labels, and each row's line in its source file.
+ * and text columns as strings ("" = missing), the target as class labels, and each row's line in its source file.
  */
 export interface Table {
   rowCount: number;
   numeric: Record<string, Float64Array>;
   categorical: Record<string, string[]>;
+  /** Text columns as written (after the manifest's maxLength rule); "" = missing. */
+  text: Record<string, string[]>;
   /** Target labels; empty when the table is unlabelled (scoring input). */
   target: string[];
   ids: Record<string, string[]>;
@@ -28,6 +30,7 @@ export function takeRows(table: Table, indices: ArrayLike<number>): Table {
     rowCount: n,
     numeric: Object.fromEntries(Object.entries(table.numeric).map(([k, v]) => [k, pickNumbers(v)])),
     categorical: Object.fromEntries(Object.entries(table.categorical).map(([k, v]) => [k, pickStrings(v)])),
+    text: Object.fromEntries(Object.entries(table.text).map(([k, v]) => [k, pickStrings(v)])),
     target: table.target.length === 0 ? [] : pickStrings(table.target),
     ids: Object.fromEntries(Object.entries(table.ids).map(([k, v]) => [k, pickStrings(v)])),
     lines,
@@ -52,5 +55,6 @@ export function rowRecord(table: Table, index: number): Record<string, string | 
   }
   for (const [k, v] of Object.entries(table.categorical))
     out[k] = v[index] === "" ? null : (v[index] ?? null);
+  for (const [k, v] of Object.entries(table.text)) out[k] = v[index] === "" ? null : (v[index] ?? null);
   return out;
 }

@@ -13,7 +13,12 @@ export interface TableSchema {
   columns: Record<string, ColumnSpec>;
   idColumns: readonly string[];
   /** Present for training data; absent for scoring input. */
-  target?: { column: string; classes: readonly string[] };
+  target?: {
+    column: string;
+    classes: readonly string[];
+    /** Raw label → class (the manifest's target.recode), applied before the class check. */
+    recode?: Readonly<Record<string, string>>;
+  };
 }
 
 export interface RowProblem {
@@ -36,6 +41,8 @@ export interface ValidationReport {
   quarantineFile: string | undefined;
   /** Values recoded by the manifest's `recode` maps, per column. */
   recoded: Record<string, number>;
+  /** Texts longer than their column's maxLength that were truncated (overLength: truncate), per column. */
+  truncated: Record<string, number>;
 }
 
 export interface ValidateOptions {
@@ -55,7 +62,8 @@ type Kind =
   | "wrong_field_count"
   | "duplicate_row"
   | "duplicate_id"
-  | "unknown_class";
+  | "unknown_class"
+  | "text_too_long";
 
 function problem(
   kind: Kind,
@@ -70,6 +78,49 @@ function problem(
     reason,
     ...(column === undefined ? {} : { column }),
     ...(value === undefined ? {} : { value }),
+  };
+}
+
+/** What a text field becomes: the text kept, whether it was cut to maxLength, or why the row is refused. */
+export interface TextFieldCheck {
+  text: string;
+  truncated: boolean;
+  problem?: { kind: "null" | "text_too_long"; reason: string; value: string };
+}
+
+/**
+ * Checks one text field against its column: empty or whitespace-only is missing (kept as "" when the column is
+ * nullable, a problem otherwise); longer than maxLength is cut (overLength: truncate) or a problem (reject).
+ * Training, batch scoring and the service apply this same rule.
+ */
+export function checkTextField(
+  name: string,
+  spec: Extract<ColumnSpec, { type: "text" }>,
+  raw: string,
+): TextFieldCheck {
+  if (raw.trim() === "") {
+    return spec.nullable
+      ? { text: "", truncated: false }
+      : {
+          text: "",
+          truncated: false,
+          problem: {
+            kind: "null",
+            reason: `${name} is ${raw === "" ? "empty" : "whitespace only"}`,
+            value: raw,
+          },
+        };
+  }
+  if (raw.length <= spec.maxLength) return { text: raw, truncated: false };
+  if (spec.overLength === "truncate") return { text: raw.slice(0, spec.maxLength), truncated: true };
+  return {
+    text: raw,
+    truncated: false,
+    problem: {
+      kind: "text_too_long",
+      reason: `${name} has ${raw.length} characters, more than its maxLength ${spec.maxLength}`,
+      value: `${raw.slice(0, 80)}…`,
+    },
   };
 }
 
@@ -93,6 +144,7 @@ export async function readValidatedCsv(
   let index: Record<string, number> = {};
   const numeric: Record<string, number[]> = {};
   const categorical: Record<string, string[]> = {};
+  const text: Record<string, string[]> = {};
   const ids: Record<string, string[]> = {};
   const target: string[] = [];
   const lines: number[] = [];
@@ -108,6 +160,7 @@ export async function readValidatedCsv(
   const seenRows = new Map<string, number>();
   const seenIds = new Map<string, number>();
   const recoded: Record<string, number> = {};
+  const truncated: Record<string, number> = {};
   let rowsRead = 0;
   const classes = new Set(schema.target?.classes ?? []);
 
@@ -115,6 +168,7 @@ export async function readValidatedCsv(
     const spec = schema.columns[name]!;
     if (schema.idColumns.includes(name)) ids[name] = [];
     else if (spec.type === "number") numeric[name] = [];
+    else if (spec.type === "text") text[name] = [];
     else categorical[name] = [];
   }
 
@@ -147,8 +201,21 @@ export async function readValidatedCsv(
       }
       const parsedNumbers: Record<string, number> = {};
       const parsedCategories: Record<string, string> = {};
+      const parsedTexts: Record<string, string> = {};
+      const rowTruncated: string[] = [];
       for (const name of declared) {
         const spec = schema.columns[name]!;
+        if (spec.type === "text" && !schema.idColumns.includes(name)) {
+          // Text is taken as written: only an empty or whitespace-only field is missing ("NA" or "None" is a word).
+          const checked = checkTextField(name, spec, values[name] ?? "");
+          if (checked.problem !== undefined)
+            rowProblems.push(
+              problem(checked.problem.kind, line, checked.problem.reason, name, checked.problem.value),
+            );
+          if (checked.truncated) rowTruncated.push(name);
+          parsedTexts[name] = checked.text;
+          continue;
+        }
         const raw = (values[name] ?? "").trim();
         if (isMissingField(raw)) {
           if (!spec.nullable && !schema.idColumns.includes(name))
@@ -187,7 +254,7 @@ export async function readValidatedCsv(
             rowProblems.push(problem("wrong_type", line, `${name}: ${value} is not an integer`, name, raw));
           }
           parsedNumbers[name] = value ?? Number.NaN;
-        } else {
+        } else if (spec.type === "category") {
           const key = categoryKey(raw);
           // Without a values list any value is accepted: the preprocessor learns the categories on train.
           if (spec.values !== undefined && !spec.values.includes(key)) {
@@ -209,13 +276,15 @@ export async function readValidatedCsv(
       let label = "";
       if (schema.target) {
         const raw = (values[schema.target.column] ?? "").trim();
-        label = categoryKey(raw);
+        const mapped = schema.target.recode?.[categoryKey(raw)];
+        if (mapped !== undefined) recoded[schema.target.column] = (recoded[schema.target.column] ?? 0) + 1;
+        label = mapped ?? categoryKey(raw);
         if (!classes.has(label)) {
           rowProblems.push(
             problem(
               "unknown_class",
               line,
-              `${schema.target.column}: '${raw}' is not a known class (${[...classes].join(", ")})`,
+              `${schema.target.column}: '${raw}' is not a known class (${[...classes].join(", ")}); add it to target.classes, or map it to a class with target.recode in the dataset manifest`,
               schema.target.column,
               raw,
             ),
@@ -248,6 +317,8 @@ export async function readValidatedCsv(
       }
       for (const name of Object.keys(numeric)) numeric[name]!.push(parsedNumbers[name]!);
       for (const name of Object.keys(categorical)) categorical[name]!.push(parsedCategories[name]!);
+      for (const name of Object.keys(text)) text[name]!.push(parsedTexts[name]!);
+      for (const name of rowTruncated) truncated[name] = (truncated[name] ?? 0) + 1;
       for (const name of Object.keys(ids)) ids[name]!.push((values[name] ?? "").trim());
       if (schema.target) target.push(label);
       lines.push(line);
@@ -282,6 +353,7 @@ export async function readValidatedCsv(
     problemCounts,
     quarantineFile,
     recoded,
+    truncated,
   };
   if (report.badFraction > options.maxBadFraction) {
     const examples = problems
@@ -298,6 +370,7 @@ export async function readValidatedCsv(
     rowCount: lines.length,
     numeric: Object.fromEntries(Object.entries(numeric).map(([k, v]) => [k, Float64Array.from(v)])),
     categorical,
+    text,
     target,
     ids,
     lines: Int32Array.from(lines),

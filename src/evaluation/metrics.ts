@@ -18,6 +18,28 @@ export interface Evaluation {
 }
 
 /**
+ * The predicted class of each row of class probabilities (rows × k, row-major): binary tasks compare the
+ * positive class (index 1) with `threshold`, multiclass tasks take the arg-max (the first on ties).
+ */
+export function predictClasses(
+  probabilities: Float32Array | Float64Array,
+  k: number,
+  threshold = 0.5,
+): Int32Array {
+  const n = Math.floor(probabilities.length / k);
+  const predicted = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    if (k === 2) predicted[i] = probabilities[i * 2 + 1]! >= threshold ? 1 : 0;
+    else {
+      let best = 0;
+      for (let c = 1; c < k; c++) if (probabilities[i * k + c]! > probabilities[i * k + best]!) best = c;
+      predicted[i] = best;
+    }
+  }
+  return predicted;
+}
+
+/**
  * Evaluates class probabilities (rows × classes, row-major) against integer labels.
  * Binary tasks use `threshold` on the positive class (index 1); multiclass tasks take the arg-max.
  */
@@ -29,15 +51,7 @@ export function evaluate(
 ): Evaluation {
   const k = classes.length;
   const n = labels.length;
-  const predicted = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    if (k === 2) predicted[i] = probabilities[i * 2 + 1]! >= threshold ? 1 : 0;
-    else {
-      let best = 0;
-      for (let c = 1; c < k; c++) if (probabilities[i * k + c]! > probabilities[i * k + best]!) best = c;
-      predicted[i] = best;
-    }
-  }
+  const predicted = predictClasses(probabilities, k, threshold);
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   for (let i = 0; i < n; i++) confusion[labels[i]!]![predicted[i]!]!++;
   const support = confusion.map((row) => row.reduce((a, b) => a + b, 0));

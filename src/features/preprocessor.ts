@@ -2,6 +2,7 @@ import type { EngineeredFeature, FeaturesConfig } from "../config/train-config.j
 import type { DatasetManifest } from "../data/manifest.js";
 import type { Table } from "../data/table.js";
 import { ConfigError } from "../shared/errors.js";
+import { normalizeText, type TextNormalizeOptions } from "./text/normalize.js";
 
 export const UNKNOWN = "__unknown__";
 
@@ -20,22 +21,39 @@ export interface CategoricalStep {
   categories: string[];
 }
 
+export interface TextStep {
+  name: string;
+  normalize: TextNormalizeOptions;
+}
+
 /** A fitted preprocessor, plain JSON: what training fitted is exactly what serving applies. */
 export interface PreprocessorState {
   version: 1;
   engineered: EngineeredFeature[];
   numeric: NumericStep[];
   categorical: CategoricalStep[];
+  /** Text columns, normalised and handed to the text kinds as `FeatureMatrix.texts` (absent in packages written before text existed). */
+  text?: TextStep[];
   clip: number;
   featureNames: string[];
 }
 
-/** A dense row-major feature matrix. */
+/**
+ * A dense row-major feature matrix (numeric and one-hot categorical features), plus the normalised text columns
+ * when the data has any: `cols` and `featureNames` describe the dense part only (0 columns for text-only data).
+ */
 export interface FeatureMatrix {
   rows: number;
   cols: number;
   values: Float32Array;
   featureNames: string[];
+  /** Normalised text per text column (manifest order), one string per row ("" = missing); text kinds read it. */
+  texts?: Record<string, string[]>;
+}
+
+/** The text column names a matrix carries (empty for tabular data). */
+export function textColumnNames(x: Pick<FeatureMatrix, "texts">): string[] {
+  return x.texts === undefined ? [] : Object.keys(x.texts);
 }
 
 const signedLog = (x: number) => Math.sign(x) * Math.log1p(Math.abs(x));
@@ -146,6 +164,7 @@ export function fitPreprocessor(
     (n) => !dropped.has(n),
   );
   const categoricalNames = Object.keys(train.categorical).filter((n) => !dropped.has(n));
+  const textNames = Object.keys(train.text).filter((n) => !dropped.has(n));
   const numeric: NumericStep[] = numericNames.map((name) => {
     const raw = numericColumn({ engineered }, train, name);
     const useLog = config.numeric.signedLog.includes(name);
@@ -185,7 +204,16 @@ export function fitPreprocessor(
     ...numeric.map((s) => s.name),
     ...categorical.flatMap((s) => [...s.categories.map((c) => `${s.name}=${c}`), `${s.name}=${UNKNOWN}`]),
   ];
-  return { version: 1, engineered, numeric, categorical, clip: config.numeric.clip, featureNames };
+  const text: TextStep[] = textNames.map((name) => ({ name, normalize: { ...config.text } }));
+  return {
+    version: 1,
+    engineered,
+    numeric,
+    categorical,
+    ...(text.length > 0 ? { text } : {}),
+    clip: config.numeric.clip,
+    featureNames,
+  };
 }
 
 /** Applies a fitted preprocessor. Unknown or missing categories go to each column's unknown bucket. */
@@ -215,5 +243,18 @@ export function transform(state: PreprocessorState, table: Table): FeatureMatrix
     }
     offset += step.categories.length + 1;
   }
-  return { rows: table.rowCount, cols, values, featureNames: state.featureNames };
+  const matrix: FeatureMatrix = { rows: table.rowCount, cols, values, featureNames: state.featureNames };
+  if (state.text !== undefined && state.text.length > 0) {
+    const texts: Record<string, string[]> = {};
+    for (const step of state.text) {
+      const column = table.text[step.name];
+      if (column === undefined)
+        throw new ConfigError(`Text column '${step.name}' is missing from the input.`, {
+          code: "FEATURE_UNKNOWN",
+        });
+      texts[step.name] = column.map((t) => normalizeText(t, step.normalize));
+    }
+    matrix.texts = texts;
+  }
+  return matrix;
 }

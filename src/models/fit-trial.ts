@@ -4,7 +4,7 @@ import { ConfigError } from "../shared/errors.js";
 import { deriveSeed } from "../shared/random.js";
 import type { Trial } from "./candidates.js";
 import { modelKind } from "./kinds/index.js";
-import type { FitData, FitResult, IterationRecord, Model } from "./model.js";
+import { type FitData, type FitResult, factsOf, type IterationRecord, type Model, shapeOf } from "./model.js";
 
 /** The run-wide options every trial is fitted with (the config's seed, not the trial's). */
 export interface TrialFitOptions {
@@ -39,23 +39,29 @@ export function trialSeed(seed: number, trial: Trial): number {
  */
 export function checkTrialData(trial: Trial, data: FitData): void {
   const kind = modelKind(trial.kind);
-  const problems =
-    kind.checkData?.(trial.params, {
-      rows: data.train.rows,
-      cols: data.train.cols,
-      classes: data.classes.length,
-    }) ?? [];
+  const facts = factsOf(data);
+  const problems: [string, string][] = [];
+  if (kind.input === "text" && (facts.textColumns ?? 0) === 0)
+    problems.push(["(kind)", `${trial.kind} reads text, and the data has no text column`]);
+  if ((kind.input ?? "tabular") === "tabular" && (facts.textColumns ?? 0) > 0)
+    problems.push([
+      "(kind)",
+      `${trial.kind} reads numeric and categorical features only; the data's text columns (${Object.keys(data.train.texts ?? {}).join(", ")}) need a text kind`,
+    ]);
+  problems.push(...(kind.checkData?.(trial.params, facts) ?? []));
   if (problems.length === 0) return;
-  const lines = problems.map(
-    ([param, message]) => `training.candidates.${trial.candidate}.params.${param}: ${message}`,
-  );
+  const field = (param: string) =>
+    param === "(kind)"
+      ? `training.candidates.${trial.candidate}.kind`
+      : `training.candidates.${trial.candidate}.params.${param}`;
+  const lines = problems.map(([param, message]) => `${field(param)}: ${message}`);
   throw new ConfigError(
     `${trial.id} (${trial.kind}) cannot train on this data:\n${lines.map((l) => `  - ${l}`).join("\n")}`,
     {
       code: "CONFIG_INVALID",
       details: {
         trial: trial.id,
-        fields: problems.map(([param]) => `training.candidates.${trial.candidate}.params.${param}`),
+        fields: problems.map(([param]) => field(param)),
       },
     },
   );
@@ -71,10 +77,7 @@ export async function fitTrial(
   checkTrialData(trial, data);
   const kind = modelKind(trial.kind);
   const started = performance.now();
-  const model = await kind.create(trial.params, {
-    featureNames: data.train.featureNames,
-    classes: data.classes,
-  });
+  const model = await kind.create(trial.params, shapeOf(data));
   try {
     const result = await model.fit(data, {
       seed: trialSeed(options.seed, trial),

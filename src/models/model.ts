@@ -2,7 +2,7 @@
 // A kind lives in one file under src/models/kinds/ and is listed in the kinds table (kinds/index.ts);
 // nothing outside src/models/kinds/ knows which kind it is holding.
 import type { z } from "zod";
-import type { FeatureMatrix } from "../features/preprocessor.js";
+import { type FeatureMatrix, textColumnNames } from "../features/preprocessor.js";
 
 /** One step of training: an epoch for networks, a boosting round for gbdt, a tree for forests. */
 export interface IterationRecord {
@@ -59,10 +59,21 @@ export interface FeatureImportance {
   splits: number;
 }
 
-/** What a model is built for: the preprocessed feature columns and the classes. */
+/** What a model is built for: the preprocessed feature columns, the text columns and the classes. */
 export interface ModelShape {
   featureNames: string[];
   classes: string[];
+  /** Text columns the model reads from `FeatureMatrix.texts`, in order (absent or empty for tabular data). */
+  textColumns?: string[];
+}
+
+/** The shape of the data a model is fitted on. */
+export function shapeOf(data: FitData): ModelShape {
+  return {
+    featureNames: data.train.featureNames,
+    classes: data.classes,
+    textColumns: textColumnNames(data.train),
+  };
 }
 
 /** A trained (or to-be-trained) model of one kind. */
@@ -80,13 +91,34 @@ export interface Model {
   summary(): Record<string, number | string | boolean>;
   /** Gain-based feature importance, for kinds that have one. */
   importance?(): FeatureImportance[];
+  /** Per class label, its most informative features (tokens for text models), highest weight first: linear kinds. */
+  topFeatures?(perClass: number): Record<string, { feature: string; weight: number }[]>;
 }
 
 /** The data a kind checks its hyperparameters against before training (e.g. k ≤ training rows). */
 export interface DataFacts {
   rows: number;
+  /** Dense (numeric and one-hot) feature columns. */
   cols: number;
   classes: number;
+  /** Text columns (FeatureMatrix.texts); absent = 0. */
+  textColumns?: number;
+  /** Mean length of the training texts in characters, all text columns together (absent or 0 without text). */
+  avgTextLength?: number;
+}
+
+/** The facts a kind checks its hyperparameters against. */
+export function factsOf(data: FitData): DataFacts {
+  const texts = Object.values(data.train.texts ?? {});
+  let chars = 0;
+  for (const column of texts) for (const t of column) chars += t.length;
+  return {
+    rows: data.train.rows,
+    cols: data.train.cols,
+    classes: data.classes.length,
+    textColumns: texts.length,
+    avgTextLength: data.train.rows === 0 ? 0 : chars / data.train.rows,
+  };
 }
 
 /**
@@ -106,6 +138,12 @@ export interface ModelKind<S extends z.AnyZodObject = z.AnyZodObject> {
   readonly description: string;
   /** What one iteration is called in progress output and charts ("epoch", "round", "tree"). */
   readonly iterationUnit: string;
+  /**
+   * What the kind reads: `tabular` (the dense features; default) or `text` (FeatureMatrix.texts, plus the dense
+   * part where the kind says so). The pipeline refuses a text kind on data without text, and a tabular kind on data
+   * with text columns (the text would be silently ignored).
+   */
+  readonly input?: "tabular" | "text";
   /** Hyperparameters with defaults; `.strict()`, so a parameter of another kind is refused by name. */
   readonly params: S;
   /**

@@ -17,7 +17,7 @@ import { ConfigError, errorMessage, WorkbenchError } from "../shared/errors.js";
 import type { Trial } from "./candidates.js";
 import { curveStopper, type FittedTrial, fitTrial, type TrialFitOptions } from "./fit-trial.js";
 import { modelKind } from "./kinds/index.js";
-import type { FitData, IterationRecord } from "./model.js";
+import { type FitData, type IterationRecord, shapeOf } from "./model.js";
 import type { InitMessage, SerializedError, TrialMessage, WorkerMessage } from "./trial-worker.js";
 
 export interface PoolTask {
@@ -403,10 +403,7 @@ class WorkerPool implements TrialPool, TrialWorkers {
     try {
       if (job.hookError !== undefined) throw job.hookError;
       const { data } = this.init!.message;
-      const model = await modelKind(trial.kind).load(dir, trial.params, {
-        featureNames: data.train.featureNames,
-        classes: data.classes,
-      });
+      const model = await modelKind(trial.kind).load(dir, trial.params, shapeOf(data));
       job.resolve({ model, result, seconds });
     } catch (error) {
       job.reject(

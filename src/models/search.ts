@@ -10,7 +10,7 @@ import { createRng, deriveSeed } from "../shared/random.js";
 import { type CandidatePlan, candidateRng, planCandidates, resolveTrial, type Trial } from "./candidates.js";
 import { checkTrialData, type TrialFitOptions } from "./fit-trial.js";
 import { modelKind } from "./kinds/index.js";
-import type { FitData, FitResult, IterationRecord, Model } from "./model.js";
+import { type FitData, type FitResult, factsOf, type IterationRecord, type Model } from "./model.js";
 import { startTrialWorkers, type TrialPool, type TrialWorkers } from "./pool.js";
 import { medianCurve, type TpeObservation, TpeSampler } from "./tpe.js";
 
@@ -89,9 +89,7 @@ export class Slots {
  */
 export function trialCost(trial: Trial, data: FitData, patience: number): number {
   const cost = modelKind(trial.kind).estimateCost(trial.params, {
-    rows: data.train.rows,
-    cols: data.train.cols,
-    classes: data.classes.length,
+    ...factsOf(data),
     validationRows: data.validation.rows,
     patience,
   });

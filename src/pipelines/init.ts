@@ -86,6 +86,14 @@ function columnYaml(name: string, column: InferredColumn): string[] {
         `    min: ${column.min}`,
         `    max: ${column.max}`,
       ];
+    case "text":
+      return [
+        key,
+        "    type: text",
+        ...(column.missing > 0 ? [`    nullable: true   # ${column.missing} empty`] : []),
+        `    # free text: ${column.meanLength} characters (${column.meanWords} words) on average, the longest ${column.maxLength}`,
+        `    maxLength: ${Math.max(20_000, column.maxLength)}`,
+      ];
     case "category":
       return [
         key,
@@ -140,6 +148,9 @@ export function configYaml(
 ): string {
   const binary = inferred.target.classes.length === 2;
   const positive = inferred.target.positive;
+  const text = Object.entries(inferred.columns)
+    .filter(([, c]) => c.kind === "text")
+    .map(([n]) => n);
   return [
     `# ${name}: predict '${inferred.target.column}' (${inferred.target.classes.length} classes). Written by \`npm run init\` on ${options.now.toISOString().slice(0, 10)}; edit freely.`,
     `# Train: npm run train -- --config ${options.configRef}   (check first: add --dry-run; schema: npm run -s train -- --schema)`,
@@ -165,11 +176,21 @@ export function configYaml(
       : "  selectionMetric: f1_macro  # more than two classes: macro F1 (each class counts the same)",
     ...(binary ? ["  threshold: { strategy: max_f1 }   # decision threshold chosen on validation"] : []),
     "  candidates:",
-    "    # Quick to train; add mlp, random-forest, knn, ... or a grid/tpe search once this works.",
-    "    - kind: logistic",
-    "      params: { epochs: 30, batchSize: 256, learningRate: 0.01 }",
-    "    - kind: gbdt",
-    "      params: { rounds: 200, learningRate: 0.1, maxLeaves: 15, minSamplesLeaf: 20, earlyStoppingRounds: 20 }",
+    ...(text.length > 0
+      ? [
+          `    # Text (${text.join(", ")}): text kinds only. Add text-embedding-bag, text-cnn, text-gru or a grid once this works.`,
+          "    - kind: tfidf-linear",
+          "      params: {}",
+          "    - kind: tfidf-linear",
+          "      params: { loss: hinge }",
+        ]
+      : [
+          "    # Quick to train; add mlp, random-forest, knn, ... or a grid/tpe search once this works.",
+          "    - kind: logistic",
+          "      params: { epochs: 30, batchSize: 256, learningRate: 0.01 }",
+          "    - kind: gbdt",
+          "      params: { rounds: 200, learningRate: 0.1, maxLeaves: 15, minSamplesLeaf: 20, earlyStoppingRounds: 20 }",
+        ]),
     "registry:",
     `  modelName: ${name}`,
     "  alias: challenger",

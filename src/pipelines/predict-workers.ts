@@ -15,9 +15,11 @@ import { Worker } from "node:worker_threads";
 import { CsvError, parse as parseCsv } from "csv-parse/sync";
 import { isMissingField, parseNumberField } from "../data/csv-value.js";
 import type { Table } from "../data/table.js";
+import { checkTextField } from "../data/validate.js";
 import { transform } from "../features/preprocessor.js";
 import { workerEntryFor } from "../models/pool.js";
 import type { PackagedModel } from "../registry/model-package.js";
+import { textRules } from "../serving/input.js";
 import { errorMessage, WorkbenchError } from "../shared/errors.js";
 
 /** How records end in the file (csv-parse's auto-detection, made once from the header). */
@@ -34,10 +36,11 @@ export interface ScoringSettings {
 }
 
 /**
- * Why a row was not scored. The first three are read here, as training reads its files; `signature` is any
- * other finding of the model's input check (e.g. 2.5 for a `long` column).
+ * Why a row was not scored. The first three and `text_too_long` are read here, as training reads its files (an
+ * empty or whitespace-only text in a column that is not nullable is `null`); `signature` is any other finding of
+ * the model's input check (e.g. 2.5 for a `long` column).
  */
-export type BadRowKind = "wrong_field_count" | "wrong_type" | "null" | "signature";
+export type BadRowKind = "wrong_field_count" | "wrong_type" | "null" | "text_too_long" | "signature";
 
 /** A row that failed validation. */
 export interface BadRow {
@@ -60,6 +63,8 @@ export interface ChunkResult {
   bad: BadRow[];
   /** Lines the chunk spans (as csv-parse counts them): where the next chunk's line numbers start. */
   lines: number;
+  /** Texts cut to their column's maxLength (overLength: truncate), per text column; scored rows only. */
+  truncated: Record<string, number>;
 }
 
 /** A chunk is not valid CSV; `message` is csv-parse's, its "at line N" counted from the chunk's first line. */
@@ -151,13 +156,20 @@ export function createChunkScorer(packaged: PackagedModel, settings: ScoringSett
   const { meta, preprocessor, model } = packaged;
   const inputs = meta.inputs;
   const categorical = new Set(preprocessor.categorical.map((s) => s.name));
+  const rules = textRules(inputs, preprocessor);
   const m = inputs.length;
   const names = inputs.map((c) => c.name);
   const at = Int32Array.from(inputs, (c) => header.indexOf(c.name));
   const required = inputs.map((c) => c.required);
   const isString = inputs.map((c) => c.type === "string");
   const isLong = inputs.map((c) => c.type === "long");
-  const isCategorical = inputs.map((c) => categorical.has(c.name));
+  // Text columns are held as strings, as category codes are; the table gets them as `text`.
+  const textSpecs = inputs.map((c) => {
+    const rule = rules.get(c.name);
+    return rule === undefined ? undefined : { type: "text" as const, ...rule, nullable: !c.required };
+  });
+  const isText = textSpecs.map((spec) => spec !== undefined);
+  const isCategorical = inputs.map((c, i) => categorical.has(c.name) || isText[i]!);
   const classes = meta.classes;
   const k = classes.length;
   const threshold = k === 2 ? meta.threshold : undefined;
@@ -170,6 +182,10 @@ export function createChunkScorer(packaged: PackagedModel, settings: ScoringSett
   let numeric: (Float64Array | undefined)[] = [];
   let strings: (string[] | undefined)[] = [];
   let good = 0;
+  /** Per input column: the row being read had its text cut (counted once the row is kept). */
+  const cut = new Uint8Array(m);
+  let cutAny = false;
+  let truncated: Record<string, number> = {};
   // The row being read.
   let reasons: string[] = [];
   let kinds: BadRowKind[] = [];
@@ -195,6 +211,24 @@ export function createChunkScorer(packaged: PackagedModel, settings: ScoringSett
   };
   /** A field as text (already trimmed by the reader). */
   const takeText = (i: number, raw: string) => {
+    const spec = textSpecs[i];
+    if (spec !== undefined) {
+      // As training reads a text field: as written ("NA" is a word); empty, whitespace only or too long: refused.
+      const checked = checkTextField(names[i]!, spec, raw);
+      strings[i]![good] = checked.text;
+      if (checked.problem !== undefined)
+        problem(
+          checked.problem.kind,
+          checked.problem.kind === "null"
+            ? `${checked.problem.reason} (the column is not nullable)`
+            : checked.problem.reason,
+        );
+      else if (checked.truncated) {
+        cut[i] = 1;
+        cutAny = true;
+      }
+      return;
+    }
     if (isMissingField(raw)) {
       setMissing(i);
       if (required[i]) {
@@ -219,6 +253,10 @@ export function createChunkScorer(packaged: PackagedModel, settings: ScoringSett
     if (required[i]) deferred.push(`${names[i]}: missing (required)`);
   };
   const startRow = () => {
+    if (cutAny) {
+      cut.fill(0);
+      cutAny = false;
+    }
     if (reasons.length > 0) {
       reasons = [];
       kinds = [];
@@ -236,6 +274,7 @@ export function createChunkScorer(packaged: PackagedModel, settings: ScoringSett
     let rows = 0;
     let lines = 0;
     good = 0;
+    truncated = {};
 
     /**
      * Ends the current row: quarantined with its problems, or kept for scoring. `fields` is the record, or the
@@ -249,12 +288,13 @@ export function createChunkScorer(packaged: PackagedModel, settings: ScoringSett
         bad.push({ line, reasons, kinds, values: valuesOf(all) });
         reasons = [];
         kinds = [];
-      } else if (format === "jsonl") {
-        kept.push(valuesOf(typeof fields === "string" ? fields.split(",") : fields));
-        good++;
       } else {
-        kept.push(typeof fields === "string" ? fields : fields.map(csvCell).join(","));
+        if (format === "jsonl") kept.push(valuesOf(typeof fields === "string" ? fields.split(",") : fields));
+        else kept.push(typeof fields === "string" ? fields : fields.map(csvCell).join(","));
         good++;
+        if (cutAny)
+          for (let i = 0; i < m; i++)
+            if (cut[i] === 1) truncated[names[i]!] = (truncated[names[i]!] ?? 0) + 1;
       }
     };
 
@@ -373,6 +413,7 @@ export function createChunkScorer(packaged: PackagedModel, settings: ScoringSett
         rowCount: good,
         numeric: {},
         categorical: {},
+        text: {},
         target: [],
         ids: {},
         lines: new Int32Array(good),
@@ -381,7 +422,8 @@ export function createChunkScorer(packaged: PackagedModel, settings: ScoringSett
         if (isCategorical[i]) {
           const column = strings[i]!;
           column.length = good;
-          table.categorical[names[i]!] = column;
+          if (isText[i]) table.text[names[i]!] = column;
+          else table.categorical[names[i]!] = column;
         } else table.numeric[names[i]!] = numeric[i]!.subarray(0, good);
       }
       const probabilities = model.predict(transform(preprocessor, table));
@@ -408,7 +450,7 @@ export function createChunkScorer(packaged: PackagedModel, settings: ScoringSett
       }
       out = parts.join("");
     }
-    const result: ChunkResult = { rows, scored: good, output: encoder.encode(out), bad, lines };
+    const result: ChunkResult = { rows, scored: good, output: encoder.encode(out), bad, lines, truncated };
     numeric = [];
     strings = [];
     return result;

@@ -3,6 +3,7 @@ import { createWriteStream } from "node:fs";
 import { type FileHandle, mkdir, open, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { CsvError } from "csv-parse/sync";
+import { textRules } from "../serving/input.js";
 import type { Predictor } from "../serving/predictor.js";
 import { ConfigError, DataValidationError, WorkbenchError } from "../shared/errors.js";
 import {
@@ -64,6 +65,8 @@ export interface BatchPredictResult {
   maxBadFraction: number;
   /** Quarantined rows per kind of problem (a row counts once per problem). */
   problemCounts: Record<string, number>;
+  /** Scored rows whose text was cut to its column's maxLength (overLength: truncate), per text column. */
+  textsTruncated: Record<string, number>;
   output: string;
   quarantine: string | undefined;
   model: { name: string; version: string | undefined };
@@ -220,6 +223,7 @@ export async function batchPredict(
   let rowsScored = 0;
   let rowsQuarantined = 0;
   const problemCounts: Record<string, number> = {};
+  const textsTruncated: Record<string, number> = {};
   const examples: string[] = [];
   /** Lines before the next chunk to write (the header's included). */
   let offset = 0;
@@ -238,6 +242,8 @@ export async function batchPredict(
       }
       await write(quarantine, q);
     }
+    for (const [column, n] of Object.entries(result.truncated))
+      textsTruncated[column] = (textsTruncated[column] ?? 0) + n;
     rowsRead += result.rows;
     rowsScored += result.scored;
     rowsQuarantined += result.bad.length;
@@ -282,6 +288,25 @@ export async function batchPredict(
           "DATA_DUPLICATE_COLUMN",
           `${options.input}: column '${dupes[0]}' appears twice in the header.`,
           { details: { file: options.input, dupes } },
+        );
+      }
+      // A text model's required text column absent from the file: every row would be refused, and the file was
+      // most likely meant for another model (tabular rows for a text model).
+      const { inputs } = predictor.model.meta;
+      const rules = textRules(inputs, predictor.model.preprocessor);
+      const absentText = inputs.filter((c) => c.required && rules.has(c.name) && !columns.includes(c.name));
+      if (absentText.length > 0) {
+        const named = absentText.map((c) => `'${c.name}'`).join(", ");
+        throw new DataValidationError(
+          "PREDICT_TEXT_COLUMN_MISSING",
+          `${options.input} has no column ${named}: ${predictor.origin.name} is a text model and reads ${absentText.length === 1 ? "that text" : "those texts"}. Score a file with ${absentText.length === 1 ? "that column" : "those columns"} (its header has ${columns.length} columns: ${columns.slice(0, 10).join(", ")}${columns.length > 10 ? ", …" : ""}).`,
+          {
+            details: {
+              file: options.input,
+              missing: absentText.map((c) => c.name),
+              header: columns.slice(0, 50),
+            },
+          },
         );
       }
       if (format === "csv")
@@ -418,6 +443,7 @@ export async function batchPredict(
     badFraction: rowsQuarantined / rowsRead,
     maxBadFraction: limit,
     problemCounts,
+    textsTruncated,
     output: options.output,
     quarantine: rowsQuarantined > 0 ? quarantinePath : undefined,
     model: { name: predictor.origin.name, version: predictor.origin.version },

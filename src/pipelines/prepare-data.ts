@@ -5,6 +5,7 @@ import type { TrainConfig } from "../config/train-config.js";
 import { type AcquireOptions, acquireDataset, type DatasetFile } from "../data/acquire.js";
 import { type DatasetManifest, loadManifest } from "../data/manifest.js";
 import { profileTable, type QaReport } from "../data/qa.js";
+import { applyRareClassRule, type RareClassReport } from "../data/rare-classes.js";
 import { type Splits, stratifiedSplit } from "../data/split.js";
 import type { Table } from "../data/table.js";
 import { readValidatedCsv, type ValidationReport } from "../data/validate.js";
@@ -25,12 +26,18 @@ export interface PreparedData {
   preprocessor: PreprocessorState;
   matrices: Record<"train" | "validation" | "test" | "holdout", FeatureMatrix>;
   labels: Record<"train" | "validation" | "test" | "holdout", Int32Array>;
+  /** The classes the model trains on: the manifest's, after the config's data.rareClasses rule. */
   classes: string[];
+  /** What data.rareClasses did (rows per class before and after), when the config has the rule. */
+  rareClasses: RareClassReport | undefined;
   /** Folder holding the quarantine file, when rows were quarantined. */
   workDir: string;
 }
 
-/** Acquire → validate (quarantine) → profile → split → fit the preprocessor on train → transform every split. */
+/**
+ * Acquire → validate (quarantine) → rare classes (drop or merge) → profile → split → fit the preprocessor on
+ * train → transform every split.
+ */
 export async function prepareData(
   config: TrainConfig,
   options: AcquireOptions & { workDir?: string; dataFile?: DatasetFile } = {},
@@ -39,13 +46,16 @@ export async function prepareData(
   // A replay on logged data brings its own, hash-verified file; everything else acquires today's.
   const source = options.dataFile ?? (await acquireDataset(manifest, options));
   const workDir = options.workDir ?? (await mkdtemp(path.join(os.tmpdir(), "workbench-train-")));
-  const classes = manifest.target.classes;
-  const { table, report } = await readValidatedCsv(
+  const { table: validated, report } = await readValidatedCsv(
     source.path,
     {
       columns: manifest.columns,
       idColumns: manifest.idColumns,
-      target: { column: manifest.target.column, classes },
+      target: {
+        column: manifest.target.column,
+        classes: manifest.target.classes,
+        recode: manifest.target.recode,
+      },
     },
     {
       maxBadFraction: config.data.maxBadFraction,
@@ -53,7 +63,14 @@ export async function prepareData(
       ...(config.data.limit === null ? {} : { limit: config.data.limit }),
     },
   );
-  const qa = profileTable(manifest.name, table, report, classes);
+  const rule = config.data.rareClasses;
+  const ruled = rule === null ? undefined : applyRareClassRule(validated, manifest.target.classes, rule);
+  const table = ruled?.table ?? validated;
+  const classes = ruled?.classes ?? manifest.target.classes;
+  const qa: QaReport = {
+    ...profileTable(manifest.name, table, report, classes),
+    ...(ruled === undefined ? {} : { rareClasses: ruled.report }),
+  };
   const splits = stratifiedSplit(table, config.split, config.seed);
   const preprocessor = fitPreprocessor(splits.train, config.features, manifest);
   const names = ["train", "validation", "test", "holdout"] as const;
@@ -74,6 +91,7 @@ export async function prepareData(
     matrices,
     labels,
     classes,
+    rareClasses: ruled?.report,
     workDir,
   };
 }

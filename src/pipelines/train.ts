@@ -1,9 +1,11 @@
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { parse } from "csv-parse";
 import { fitOptionsFor, type TrainConfig } from "../config/train-config.js";
 import type { AcquireOptions, DatasetFile } from "../data/acquire.js";
-import { featureColumns, positiveClass } from "../data/manifest.js";
-import { mlflowColumnType, splitDatasetInput } from "../data/mlflow-dataset.js";
+import { positiveClass } from "../data/manifest.js";
+import { splitDatasetInput } from "../data/mlflow-dataset.js";
 import { qaSections } from "../data/qa.js";
 import { type DataSnapshot, snapshotDataset } from "../data/snapshot.js";
 import type { SplitName } from "../data/split.js";
@@ -19,6 +21,7 @@ import { startTrialWorkers, type TrialWorkers } from "../models/pool.js";
 import { type TrialOutcome, trainCandidates } from "../models/search.js";
 import { PACKAGE_FORMAT_VERSION, writeModelPackage } from "../registry/model-package.js";
 import { logAndRegisterModel } from "../registry/register.js";
+import { signatureInputs } from "../registry/signature.js";
 import type { Logger } from "../shared/logger.js";
 import { projectRoot } from "../shared/project.js";
 import type { MetricPoint } from "../tracking/batch.js";
@@ -28,13 +31,18 @@ import type { DatasetInput, StringMap } from "../tracking/types.js";
 import { type Tracker, withRun } from "../tracking/with-run.js";
 import {
   calibrationFigure,
-  confusionFigure,
   importanceFigure,
   prFigure,
   rocFigure,
   trainingCurvesFigure,
 } from "../viz/figure.js";
 import { type ReportSection, writeHtmlReport } from "../viz/html-report.js";
+import {
+  analyseErrors,
+  type ErrorAnalysis,
+  TOP_FEATURES_PER_CLASS,
+  writeErrorAnalysis,
+} from "./error-analysis.js";
 import { type PreparedData, prepareData } from "./prepare-data.js";
 import { captureRecipe, flattenParams, type NotebookSource, type Recipe } from "./recipe.js";
 
@@ -154,13 +162,14 @@ function evaluationSections(
   unit: string,
   metric: string,
   importance: FeatureImportance[] | undefined,
+  analysis: ErrorAnalysis,
 ): ReportSection[] {
   const sections: ReportSection[] = [
     {
       heading: "Metrics (test split)",
       table: { columns: ["metric", "value"], rows: Object.entries(test.metrics).map(([k, v]) => [k, v]) },
     },
-    { heading: "Confusion matrix (test)", figure: confusionFigure(test.confusion, test.classes) },
+    ...analysis.sections,
   ];
   if (data.classes.length === 2) {
     const y = data.labels.test;
@@ -195,6 +204,7 @@ function evaluationSections(
         },
       },
     );
+  sections.push(...analysis.details);
   return sections;
 }
 
@@ -292,6 +302,15 @@ async function runTrainPipeline(
             ...flattenParams(config, "config"),
             "data.source": data.source.source,
             "data.sha256": data.source.sha256,
+            // A query download (the CFPB API): the request it answered, as recorded beside the file.
+            ...(data.source.provenance === undefined ? {} : { "data.query": data.source.provenance.url }),
+            // What data.rareClasses did: rows per class before and after (also in qa/qa.json).
+            ...(data.rareClasses === undefined
+              ? {}
+              : {
+                  "data.class_counts.before": JSON.stringify(data.rareClasses.before),
+                  "data.class_counts.after": JSON.stringify(data.rareClasses.after),
+                }),
           },
           metrics: [
             { key: "data_rows_read", value: data.validation.rowsRead },
@@ -458,6 +477,20 @@ async function runTrainPipeline(
           `${JSON.stringify({ best: best.id, threshold, classes: data.classes, splits: Object.fromEntries(Object.entries(evaluations).map(([s, e]) => [s, { metrics: e.metrics, confusion: e.confusion }])) }, null, 2)}\n`,
         );
         await parent.logArtifact(path.join(work, "evaluation.json"));
+        // Per-class table, confusion matrix, confused pairs, misclassified rows (with their text) and, for
+        // kinds that have them, the informative features: the test split's, as evaluation/*.json.
+        const analysis = analyseErrors({
+          split: "test",
+          evaluation: evaluations.test,
+          labels: data.labels.test,
+          probabilities: probabilities.test,
+          threshold,
+          table: data.splits.test,
+          topFeatures: best.model.topFeatures?.(TOP_FEATURES_PER_CLASS),
+        });
+        const analysisDir = path.join(work, "evaluation");
+        await writeErrorAnalysis(analysisDir, "test", data.classes, evaluations.test.confusion, analysis);
+        await parent.logArtifacts(analysisDir, "evaluation");
         await mkdir(path.join(work, "plots"), { recursive: true });
         await writeHtmlReport(
           path.join(work, "plots", "evaluation.html"),
@@ -471,12 +504,12 @@ async function runTrainPipeline(
             best.unit,
             metric,
             best.model.importance?.(),
+            analysis,
           ),
         );
         await parent.logArtifact(path.join(work, "plots", "evaluation.html"), "plots");
 
         const packageDir = path.join(work, "model");
-        const features = featureColumns(data.manifest);
         await writeModelPackage(packageDir, {
           model: best.model,
           preprocessor: data.preprocessor,
@@ -490,13 +523,11 @@ async function runTrainPipeline(
             params: best.params,
             target: data.manifest.target.column,
             classes: data.classes,
-            positiveClass: positiveClass(data.manifest),
+            // The classes trained on (a rare-class rule may have left two of a multiclass manifest's).
+            positiveClass:
+              data.classes.length === 2 ? (positiveClass(data.manifest) ?? data.classes[1]) : undefined,
             threshold,
-            inputs: features.map((name) => ({
-              name,
-              type: mlflowColumnType(data.manifest, name),
-              required: !data.manifest.columns[name]!.nullable,
-            })),
+            inputs: signatureInputs(data.manifest),
             featureNames: data.preprocessor.featureNames,
             metrics: Object.fromEntries(
               Object.entries(evaluations.test.metrics).map(([key, v]) => [`test_${key}`, v]),
@@ -588,10 +619,33 @@ async function snapshotVia(tracking: TrackingSession, source: DatasetFile): Prom
   return taken ?? { uri: `${SNAPSHOT_ROOT}/sha256/${source.sha256}/${file}`, sha256: source.sha256, file };
 }
 
+/** A CSV field as written by RFC 4180: quoted when it holds a comma, a quote or a line break. */
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/**
+ * The holdout rows of the source file, as CSV records (the header, then the rows in holdout order). Records are
+ * re-read with the CSV parser, so a quoted field spanning lines (a complaint narrative) stays one field; a
+ * row's `lines` entry is the line its record ends on, as the parser reports it.
+ */
 async function writeHoldout(data: PreparedData, file: string): Promise<void> {
-  const lines = (await readFile(data.source.path, "utf8")).split(/\r?\n/);
-  const picked = Array.from(data.splits.holdout.lines, (line) => lines[line - 1]!);
-  await writeFile(file, `${[lines[0], ...picked].join("\n")}\n`);
+  const wanted = new Set(data.splits.holdout.lines);
+  const records = new Map<number, string[]>();
+  let header: string[] | undefined;
+  const parser = createReadStream(data.source.path).pipe(
+    parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true }),
+  );
+  for await (const { record, info } of parser as AsyncIterable<{
+    record: string[];
+    info: { lines: number };
+  }>) {
+    if (header === undefined) header = record;
+    else if (wanted.has(info.lines)) records.set(info.lines, record);
+  }
+  const rows = Array.from(data.splits.holdout.lines, (line) => records.get(line)!);
+  const text = [header ?? [], ...rows].map((r) => r.map(csvField).join(",")).join("\n");
+  await writeFile(file, `${text}\n`);
 }
 
 async function logDataArtifacts(run: Tracker, data: PreparedData, work: string): Promise<void> {

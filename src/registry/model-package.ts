@@ -9,7 +9,8 @@ import { KIND_NAMES, modelKind } from "../models/kinds/index.js";
 import type { Model } from "../models/model.js";
 import { WorkbenchError } from "../shared/errors.js";
 import { MLFLOW_VERSION } from "./mlflow-version.js";
-import { pythonFunctionFlavor, writePythonFunctionFiles } from "./python-flavor.js";
+import { hasPythonLoader, pythonFunctionFlavor, writePythonFunctionFiles } from "./python-flavor.js";
+import { mlflowSignatureInputs, type SignatureColumn } from "./signature.js";
 
 /** The flavor name this project's loader answers to in MLmodel files. */
 export const FLAVOR = "tfjs_workbench";
@@ -21,11 +22,7 @@ export const PACKAGE_FORMAT_VERSION = 2;
 /** Where each format keeps the kind's files. */
 const MODEL_DIRS: Record<number, string> = { 1: "tfjs", 2: "estimator" };
 
-export interface SignatureColumn {
-  name: string;
-  type: "double" | "long" | "string";
-  required: boolean;
-}
+export type { SignatureColumn } from "./signature.js";
 
 /** Everything serving needs besides the network and the preprocessor. */
 export interface ModelMeta {
@@ -56,7 +53,14 @@ const metaSchema = z.object({
   positiveClass: z.string().optional(),
   threshold: z.number().optional(),
   inputs: z.array(
-    z.object({ name: z.string(), type: z.enum(["double", "long", "string"]), required: z.boolean() }),
+    z.object({
+      name: z.string(),
+      type: z.enum(["double", "long", "string"]),
+      required: z.boolean(),
+      text: z
+        .object({ maxLength: z.number().int().positive(), overLength: z.enum(["truncate", "reject"]) })
+        .optional(),
+    }),
   ),
   featureNames: z.array(z.string()),
   metrics: z.record(z.number()),
@@ -98,9 +102,13 @@ function mlmodelDocument(
         tfjs_version: "4.22.0",
         backend: meta.backend,
       },
-      python_function: pythonFunctionFlavor(),
+      ...(hasPythonLoader(meta.kind) ? { python_function: pythonFunctionFlavor() } : {}),
     },
-    signature: { inputs: JSON.stringify(meta.inputs), outputs: JSON.stringify(outputs), params: null },
+    signature: {
+      inputs: mlflowSignatureInputs(meta.inputs),
+      outputs: mlflowSignatureInputs(outputs),
+      params: null,
+    },
     saved_input_example_info: {
       artifact_path: "input_example.json",
       type: "dataframe",
@@ -154,7 +162,7 @@ export async function writeModelPackage(
   await model.model.save(path.join(dir, MODEL_DIRS[PACKAGE_FORMAT_VERSION]!));
   await writeFile(path.join(dir, "preprocessor.json"), `${JSON.stringify(model.preprocessor, null, 2)}\n`);
   await writeFile(path.join(dir, "model-meta.json"), `${JSON.stringify(model.meta, null, 2)}\n`);
-  await writePythonFunctionFiles(dir);
+  if (hasPythonLoader(model.meta.kind)) await writePythonFunctionFiles(dir);
   const columns = model.meta.inputs.map((c) => c.name);
   await writeFile(
     path.join(dir, "input_example.json"),
@@ -223,6 +231,7 @@ export async function loadModelPackage(dir: string): Promise<PackagedModel> {
   const model = await spec.load(path.join(dir, MODEL_DIRS[formatVersion]!), params.data, {
     featureNames: meta.data.featureNames,
     classes: meta.data.classes,
+    textColumns: (preprocessor.text ?? []).map((step) => step.name),
   });
   return { model, preprocessor, meta: meta.data as ModelMeta, dir };
 }

@@ -19,6 +19,27 @@ export const PYFUNC_PYTHON_VERSION = "3.11";
 /** What the loader needs, pinned as in constraints.txt (a unit test keeps them equal). */
 export const PYFUNC_REQUIREMENTS: readonly string[] = ["mlflow==3.17.2", "numpy==2.4.6", "pandas==3.1.1"];
 
+/**
+ * The model kinds workbench_pyfunc.py can run (its `_load_kind`; a unit test keeps the two equal): every tabular
+ * kind and tfidf-linear (TF-IDF and linear weights ported to numpy). A package of any other kind (the text kinds'
+ * tokenizers and networks) carries no python_function flavor rather than one that fails at load.
+ */
+export const PYFUNC_KINDS: readonly string[] = [
+  "logistic",
+  "mlp",
+  "gbdt",
+  "random-forest",
+  "decision-tree",
+  "knn",
+  "linear-svm",
+  "tfidf-linear",
+];
+
+/** Whether the Python loader can run a package of this kind. */
+export function hasPythonLoader(kind: string): boolean {
+  return PYFUNC_KINDS.includes(kind);
+}
+
 /** The flavor entry of the MLmodel file (keys as mlflow.pyfunc.add_to_model writes them). */
 export function pythonFunctionFlavor(): Record<string, unknown> {
   return {

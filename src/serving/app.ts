@@ -8,7 +8,7 @@ import Fastify, {
   type FastifyRequest,
 } from "fastify";
 import type { Logger } from "../shared/logger.js";
-import { clipName, rowsToTable, type SchemaEnforcement } from "./input.js";
+import { clipName, missingTextColumns, rowsToTable, type SchemaEnforcement } from "./input.js";
 import { createMetrics, type ServiceMetrics } from "./metrics.js";
 import type { ModelHolder } from "./model-holder.js";
 import {
@@ -21,6 +21,7 @@ import {
   parseScoringPayload,
   readBody,
 } from "./payload.js";
+import { invalidInput, predictPayload, textColumnMissing } from "./predict-payload.js";
 import type { PredictionLog } from "./prediction-log.js";
 import { InputValidationError, type Prediction, type Predictor } from "./predictor.js";
 import { warningsHeader } from "./schema-warnings.js";
@@ -56,8 +57,13 @@ const errorBody = {
 };
 const recordsBody = {
   type: "object",
-  description: "Rows to score: records (column → value). Text models take `texts`.",
-  properties: { records: { type: "array", items: { type: "object", additionalProperties: true } } },
+  description:
+    "Rows to score: `records` (column → value), or, for a model whose only input is one text column, `texts` (one string per row).",
+  properties: {
+    records: { type: "array", items: { type: "object", additionalProperties: true } },
+    // Untyped here (checked by the handler): Fastify's schema coercion would make "a text" a list of one.
+    texts: { description: "A list of strings, one per row." },
+  },
 };
 
 /** Problems listed in one 422 answer (all are counted): a body of a million bad fields answers in kilobytes. */
@@ -249,22 +255,17 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
         `The batch has ${payload.rows.length} rows; the limit is ${maxRows}.`,
       );
     const predictor = holder.current;
+    const { inputs } = predictor.model.meta;
+    const absent = missingTextColumns(payload.rows, inputs, predictor.model.preprocessor);
+    if (absent.length > 0) throw textColumnMissing(predictor, absent);
     const { table, problems, problemCount, warnings } = rowsToTable(
       payload.rows,
-      predictor.model.meta.inputs,
+      inputs,
       predictor.model.preprocessor,
       payload.mode,
-      { maxProblems: MAX_LISTED_PROBLEMS, enforcement },
+      { maxProblems: MAX_LISTED_PROBLEMS, enforcement: payload.format === "texts" ? "strict" : enforcement },
     );
-    if (problemCount > 0) {
-      const listed = problemCount > problems.length ? ` (the first ${problems.length} listed)` : "";
-      throw new PayloadError(
-        422,
-        "INVALID_INPUT",
-        `${problemCount} problem${problemCount === 1 ? "" : "s"} in the input${listed}`,
-        problems,
-      );
-    }
+    if (problemCount > 0) throw invalidInput(problems, problemCount);
     if (warnings.length > 0) {
       // As MLflow's scoring server does (a logged warning), and where the client sees it.
       for (const w of warnings) metrics.schemaWarnings.inc({ kind: w.kind }, w.count);
@@ -338,19 +339,7 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
       },
     },
     async (req, reply) => {
-      const body = req.body as { records?: unknown };
-      if (!Array.isArray(body?.records))
-        throw new PayloadError(
-          400,
-          "BAD_REQUEST",
-          'The body must be {"records": [{column: value, ...}, ...]}.',
-        );
-      const { predictor, predictions } = score(req, reply, {
-        rows: body.records as Record<string, unknown>[],
-        mode: "json",
-        format: "records",
-        params: undefined,
-      });
+      const { predictor, predictions } = score(req, reply, predictPayload(req.body, holder.current));
       return {
         model: {
           name: predictor.origin.name,

@@ -1,14 +1,25 @@
 import { isMissingField, parseNumberField } from "../data/csv-value.js";
 import type { Table } from "../data/table.js";
+import { checkTextField } from "../data/validate.js";
 import type { PreprocessorState } from "../features/preprocessor.js";
-import type { SignatureColumn } from "../registry/model-package.js";
+import type { SignatureColumn, TextInputRule } from "../registry/signature.js";
 import { type SchemaWarning, SchemaWarnings } from "./schema-warnings.js";
+
+/**
+ * Named problems of text columns (any other problem is INVALID_INPUT): no text (null, absent from the row, empty
+ * or whitespace only) in a column that is not nullable; longer than the column's maxLength when its manifest
+ * says `overLength: reject`; a value that is not text (a list, an object; under --strict also a number or a
+ * boolean).
+ */
+export type TextProblemCode = "TEXT_EMPTY" | "TEXT_TOO_LONG" | "TEXT_NOT_STRING";
 
 /** One problem of one field of one row, as returned to the client. */
 export interface FieldProblem {
   row: number;
   field: string;
   problem: string;
+  /** Set on text columns' problems: the service answers with this error_code when every problem shares it. */
+  code?: TextProblemCode;
 }
 
 /** How cell values arrive: typed JSON, or text (CSV) to be parsed. */
@@ -56,8 +67,86 @@ export interface CheckedRows {
   table: Table;
   problems: FieldProblem[];
   problemCount: number;
-  /** What the `mlflow` enforcement adjusted (always empty under `strict`). */
+  /** What the `mlflow` enforcement adjusted (under `strict`, only texts cut to their maxLength). */
   warnings: SchemaWarning[];
+}
+
+/** What a text column without a rule in its signature (a package written before the rule was) is checked with. */
+const DEFAULT_TEXT_RULE: TextInputRule = { maxLength: 20_000, overLength: "truncate" };
+
+/**
+ * The text columns of a model's input, with their rule: signature columns carrying one, and (for packages whose
+ * signature predates it) the preprocessor's text columns, with the manifest's defaults.
+ */
+export function textRules(
+  inputs: readonly SignatureColumn[],
+  preprocessor: PreprocessorState,
+): Map<string, TextInputRule> {
+  const rules = new Map<string, TextInputRule>();
+  for (const column of inputs) if (column.text !== undefined) rules.set(column.name, column.text);
+  for (const step of preprocessor.text ?? [])
+    if (!rules.has(step.name) && inputs.some((c) => c.name === step.name))
+      rules.set(step.name, DEFAULT_TEXT_RULE);
+  return rules;
+}
+
+/**
+ * The required text columns absent from every row: such a request was meant for another model (tabular records
+ * sent to a text model), and is refused as a whole (TEXT_COLUMN_MISSING) rather than row by row.
+ */
+export function missingTextColumns(
+  rows: readonly Record<string, unknown>[],
+  inputs: readonly SignatureColumn[],
+  preprocessor: PreprocessorState,
+): string[] {
+  const rules = textRules(inputs, preprocessor);
+  return inputs
+    .filter((c) => c.required && rules.has(c.name))
+    .filter(
+      (c) =>
+        !rows.some(
+          (row) =>
+            row !== null && typeof row === "object" && !Array.isArray(row) && Object.hasOwn(row, c.name),
+        ),
+    )
+    .map((c) => c.name);
+}
+
+/**
+ * One text cell, as training reads it (data/validate.ts checkTextField): taken as written ("NA" is a word),
+ * empty or whitespace only is no text (refused unless the column is nullable), longer than maxLength is cut
+ * (counted) or refused. A number or boolean becomes its text under `mlflow` (as MLflow's string columns take
+ * them), a problem under `strict`; lists and objects are always problems.
+ */
+function readText(
+  value: unknown,
+  column: SignatureColumn,
+  rule: TextInputRule,
+  lenient: boolean,
+  warnings: SchemaWarnings,
+): { text: string } | { problem: string; code: TextProblemCode } {
+  const spec = { type: "text" as const, ...rule, nullable: !column.required };
+  if (value === undefined || value === null) {
+    if (!column.required) return { text: "" };
+    return {
+      problem: `${value === undefined ? "missing" : "null"} where a text is required (the column is not nullable)`,
+      code: "TEXT_EMPTY",
+    };
+  }
+  let raw: string;
+  if (typeof value === "string") raw = value;
+  else if (lenient && (typeof value === "number" || typeof value === "boolean")) {
+    raw = String(value);
+    warnings.add("converted", column.name, `${describe(value)} -> ${JSON.stringify(raw)}`);
+  } else return { problem: `expected a text (a string), got ${describe(value)}`, code: "TEXT_NOT_STRING" };
+  const checked = checkTextField(column.name, spec, raw);
+  if (checked.problem !== undefined)
+    return checked.problem.kind === "null"
+      ? { problem: `${checked.problem.reason} (the column is not nullable)`, code: "TEXT_EMPTY" }
+      : { problem: checked.problem.reason, code: "TEXT_TOO_LONG" };
+  if (checked.truncated)
+    warnings.add("text_truncated", column.name, `${raw.length} characters -> ${rule.maxLength}`);
+  return { text: checked.text };
 }
 
 /** Python's int(): optional sign and whitespace, decimal digits only (no "3.0", no "1e3"). */
@@ -72,7 +161,8 @@ const NAN_TEXT = /^\s*[+-]?nan\s*$/i;
  * takes them. Text cells (CSV) are read by data/csv-value.ts, as training reads them: missing tokens (NA,
  * null, …) are missing values, and only plain decimal notation is a number ("0x31", "0b1", "1_000" are not).
  * Under the `mlflow` enforcement, what MLflow's scoring server accepts is accepted (see SchemaEnforcement)
- * and reported in `warnings`; what it refuses stays a problem.
+ * and reported in `warnings`; what it refuses stays a problem. Text columns (textRules) go to the table's `text`,
+ * read as training reads them (readText), their problems carrying a TextProblemCode.
  */
 export function rowsToTable(
   rows: readonly Record<string, unknown>[],
@@ -91,11 +181,14 @@ export function rowsToTable(
     if (problems.length < maxProblems) problems.push(problem);
   };
   const categorical = new Set(preprocessor.categorical.map((s) => s.name));
+  const rules = textRules(inputs, preprocessor);
   const known = new Set(inputs.map((c) => c.name));
   const numeric: Record<string, Float64Array> = {};
   const categories: Record<string, string[]> = {};
+  const texts: Record<string, string[]> = {};
   for (const column of inputs) {
-    if (categorical.has(column.name)) categories[column.name] = new Array<string>(rows.length).fill("");
+    if (rules.has(column.name)) texts[column.name] = new Array<string>(rows.length).fill("");
+    else if (categorical.has(column.name)) categories[column.name] = new Array<string>(rows.length).fill("");
     else numeric[column.name] = new Float64Array(rows.length).fill(Number.NaN);
   }
   // A column MLflow sees at all (pandas builds it from every row): absent from one record only, it is null there.
@@ -127,6 +220,13 @@ export function rowsToTable(
     }
     for (const column of inputs) {
       const value = Object.hasOwn(row, column.name) ? row[column.name] : undefined;
+      const rule = rules.get(column.name);
+      if (rule !== undefined) {
+        const read = readText(value, column, rule, lenient, warnings);
+        if ("text" in read) texts[column.name]![r] = read.text;
+        else report({ row: r, field: column.name, problem: read.problem, code: read.code });
+        continue;
+      }
       // A CSV token meaning "no value" (NA, null, …): its trimmed text, else undefined.
       const token =
         mode === "text" && typeof value === "string" && isMissingField(value) ? value.trim() : undefined;
@@ -196,6 +296,7 @@ export function rowsToTable(
       rowCount: rows.length,
       numeric,
       categorical: categories,
+      text: texts,
       target: [],
       ids: {},
       lines: Int32Array.from(rows, (_, i) => i),

@@ -20,7 +20,8 @@ const FORMATS = ["dataframe_split", "dataframe_records", "instances", "inputs"] 
 export interface ParsedPayload {
   rows: Record<string, unknown>[];
   mode: InputMode;
-  format: (typeof FORMATS)[number] | "csv" | "records";
+  /** `records` and `texts`: /predict's bodies. */
+  format: (typeof FORMATS)[number] | "csv" | "records" | "texts";
   params: Record<string, unknown> | undefined;
 }
 
@@ -304,8 +305,8 @@ const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 
-/** Keys whose array values are a batch's rows (or, as objects, hold its columns); "records" is /predict's. */
-const ROW_KEYS = new Set<string>([...FORMATS, "records"]);
+/** Keys whose array values are a batch's rows (or, as objects, hold its columns); "records", "texts": /predict's. */
+const ROW_KEYS = new Set<string>([...FORMATS, "records", "texts"]);
 /** Scoring payloads nest 4 deep (dataframe_split → data → row → value); tensors a little deeper. */
 const MAX_DEPTH = 64;
 /** Enough bytes of a key to recognise "__proto__", "constructor" and "prototype", even \u-escaped. */

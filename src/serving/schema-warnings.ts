@@ -1,6 +1,6 @@
 /**
  * What the MLflow-compatible schema enforcement let through after adjusting it (never in --strict mode,
- * where each of these is a 422 problem instead):
+ * where each of these is a 422 problem instead; text_truncated excepted):
  * - `extra_column`: a column outside the signature, ignored (MLflow logs "These inputs will be ignored").
  * - `converted`: a value converted without loss to its column's type: "24" -> 24 (long), "1.5" -> 1.5 (double),
  *   true -> 1 (long or double), 5 -> "5" (string).
@@ -8,8 +8,15 @@
  * - `missing_required`: no value (null, "NaN", a CSV missing token) in a required double or string column
  *   (MLflow's `required` only asks for the column): scored as missing — the training median, or the
  *   category's unknown bucket.
+ * - `text_truncated`: a text longer than its column's maxLength, cut to it (the manifest's `overLength:
+ *   truncate`, as training cuts it). Not an MLflow adjustment: reported under --strict too.
  */
-export type SchemaWarningKind = "extra_column" | "converted" | "not_integer" | "missing_required";
+export type SchemaWarningKind =
+  | "extra_column"
+  | "converted"
+  | "not_integer"
+  | "missing_required"
+  | "text_truncated";
 
 /** One kind of adjustment on one column, over a whole request. */
 export interface SchemaWarning {
@@ -26,6 +33,7 @@ const WORDING: Record<Exclude<SchemaWarningKind, "extra_column">, string> = {
   converted: "converted",
   not_integer: "not an integer for a long column, scored as sent",
   missing_required: "missing in a required column, scored as missing",
+  text_truncated: "truncated to the column's maxLength",
 };
 
 /** Longest x-schema-warnings header (a request with thousands of extra columns still answers in bytes). */

@@ -30,9 +30,17 @@ export function escapeHtml(text: string): string {
 }
 
 function tableHtml(table: NonNullable<ReportSection["table"]>): string {
+  // Numbers right-aligned, words (class names, texts) left-aligned.
   const cell = (v: string | number) =>
-    `<td>${escapeHtml(typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v)}</td>`;
-  return `<table><thead><tr>${table.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join("")}</tr></thead><tbody>${table.rows
+    typeof v === "number"
+      ? `<td>${escapeHtml(Number.isInteger(v) ? String(v) : v.toFixed(4))}</td>`
+      : `<td class="t">${escapeHtml(v)}</td>`;
+  // A header sits on the side of its column's values.
+  const header = (c: string, i: number) =>
+    typeof table.rows[0]?.[i] === "string"
+      ? `<th class="t">${escapeHtml(c)}</th>`
+      : `<th>${escapeHtml(c)}</th>`;
+  return `<table><thead><tr>${table.columns.map(header).join("")}</tr></thead><tbody>${table.rows
     .map((r) => `<tr>${r.map(cell).join("")}</tr>`)
     .join("")}</tbody></table>`;
 }
@@ -58,6 +66,7 @@ export async function renderHtmlReport(title: string, sections: readonly ReportS
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}th{background:#f5f5f5}
+th.t,td.t{text-align:left;max-width:640px;overflow-wrap:anywhere}
 .figure{min-height:420px}</style>
 <script>${await plotlyBundle()}</script></head>
 <body><h1>${escapeHtml(title)}</h1>

@@ -72,7 +72,11 @@ function chromium(): string | undefined {
 describe("committed notebooks", () => {
   it("carry no outputs (they are executed by the tests, not committed executed)", async () => {
     const files = (await readdir(path.join(root, "notebooks"))).filter((f) => f.endsWith(".ipynb"));
-    expect(files.sort()).toEqual(["01-credit-default-eda.ipynb", "02-credit-default-training.ipynb"]);
+    expect(files.sort()).toEqual([
+      "01-credit-default-eda.ipynb",
+      "02-credit-default-training.ipynb",
+      "03-complaints-text.ipynb",
+    ]);
     for (const file of files) {
       const nb = JSON.parse(await readFile(path.join(root, "notebooks", file), "utf8")) as {
         cells: { cell_type: string; outputs?: unknown[]; execution_count?: unknown }[];
@@ -158,6 +162,41 @@ describe("notebooks execute end to end with the tslab kernel against a real MLfl
       expect(runs.length, "a parent run and three child runs (logistic, mlp, gbdt) visible in MLflow").toBe(
         4,
       );
+    } finally {
+      client.close();
+    }
+  });
+
+  it("03-complaints-text: length and token charts, trains text candidates through the pipeline, registers a version", async () => {
+    const experiment = uniqueName("nb-complaints");
+    const model = uniqueName("nb-complaints-model");
+    // Two quick candidates instead of the config's list: a linear and a neural text kind.
+    const candidates =
+      "[{kind: tfidf-linear, params: {loss: squared-hinge, C: 1}}, {kind: text-embedding-bag, params: {maxLength: 200, epochs: 3}}]";
+    const report = await execute("notebooks/03-complaints-text.ipynb", [
+      `candidates=${JSON.stringify(candidates)}`,
+      `experimentName=${JSON.stringify(experiment)}`,
+      `modelName=${JSON.stringify(model)}`,
+    ]);
+    expect(report.ok, describeFailures(report)).toBe(true);
+    // Dataset summary + rare-class table (2), length histogram + table + token summary (3), one token chart per
+    // product (3), run summary + candidates table + chart (3), confusion matrix + per-class table + F1 chart +
+    // confused pairs (4), the linear winner's top tokens (1).
+    expect(report.displays, "tables and charts").toBeGreaterThanOrEqual(16);
+    const { testClient } = await import("../helpers/mlflow.js");
+    const client = testClient();
+    try {
+      const version = await client.registry.getVersionByAlias(model, "challenger");
+      expect(version.version).toBe("1");
+      const exp = await client.experiments.getByName(experiment);
+      const runs = [];
+      for await (const run of client.runs.search({ experimentIds: [exp!.experimentId] })) runs.push(run);
+      expect(
+        runs.length,
+        "a parent run and two child runs (tfidf-linear, text-embedding-bag) in MLflow",
+      ).toBe(3);
+      const parent = runs.find((r) => r.data.tags["mlflow.parentRunId"] === undefined)!;
+      expect(parent.data.tags["workbench.notebook"]).toBe("notebooks/03-complaints-text.ipynb");
     } finally {
       client.close();
     }

@@ -9,6 +9,11 @@ import { linearSvmKind } from "./linear-svm.js";
 import { logisticKind } from "./logistic.js";
 import { mlpKind } from "./mlp.js";
 import { randomForestKind } from "./random-forest.js";
+import { textCnnKind } from "./text-cnn.js";
+import { textEmbeddingBagKind } from "./text-embedding-bag.js";
+import { textGruKind } from "./text-gru.js";
+import { tfidfGbdtKind } from "./tfidf-gbdt.js";
+import { tfidfLinearKind } from "./tfidf-linear.js";
 
 export const KINDS = {
   logistic: logisticKind,
@@ -18,6 +23,11 @@ export const KINDS = {
   "decision-tree": decisionTreeKind,
   knn: knnKind,
   "linear-svm": linearSvmKind,
+  "tfidf-linear": tfidfLinearKind,
+  "tfidf-gbdt": tfidfGbdtKind,
+  "text-embedding-bag": textEmbeddingBagKind,
+  "text-cnn": textCnnKind,
+  "text-gru": textGruKind,
 } as const;
 
 export type KindName = keyof typeof KINDS;

@@ -9,9 +9,14 @@ predict`` score the model without Node.js. It reimplements, in numpy, exactly wh
   preprocessor's imputation or a category's unknown bucket; a required column without a value is an error;
 * the preprocessor (src/features/preprocessor.ts): engineered features, median imputation, signed log,
   scaling, clipping in float64, stored as float32, then one-hot categories with an unknown bucket;
-* every model kind (src/models/kinds/*): TensorFlow.js dense networks (model.json + weights.bin), the
+* every tabular model kind (src/models/kinds/*): TensorFlow.js dense networks (model.json + weights.bin), the
   tree ensembles (trees.json + trees.bin), k-nearest neighbours (knn.json + knn.bin) and the linear SVM
-  (linear-svm.json), in the same precision and order of operations.
+  (linear-svm.json), in the same precision and order of operations;
+* the tfidf-linear text kind (src/models/text/tfidf-linear-model.ts): text columns read as the service reads them
+  (serving/input.ts: empty or whitespace-only text refused unless the column is nullable, over maxLength cut or
+  refused), normalised (src/features/text/normalize.ts), TF-IDF (src/features/text/tfidf.ts: tfidf.json) and the
+  linear weights (tfidf-linear.json). The other text kinds (tokenizers, embedding bags, CNNs, recurrent
+  networks) have no loader here: their packages carry no python_function flavor.
 
 Why numpy and not an ONNX export: numpy (and pandas) are already dependencies of MLflow itself, so the package
 needs nothing MLflow does not bring; and numpy lets the arithmetic be the same as ours operation for operation
@@ -576,7 +581,205 @@ class _LinearSvm:
         return _softmax_f32(logs)
 
 
+# --- Text (src/features/text/normalize.ts, tfidf.ts; src/models/text/tfidf-linear-model.ts) -------------------
+
+#: JavaScript's \s (and String.prototype.trim's set): Python's differs (\x1c-\x1f are spaces there, U+FEFF is not).
+_JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_JS_SPACE_CHARS = "".join(
+    chr(c)
+    for c in [9, 10, 11, 12, 13, 32, 0xA0, 0x1680, *range(0x2000, 0x200B)]
+    + [0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF]
+)
+# The JavaScript patterns have no u flag: \b and \d are ASCII there.
+_MASKED_DATE = re.compile(r"\b(?:XX|\d{1,2})/(?:XX|\d{1,2})/(?:XXXX|XX|\d{4}|\d{2})\b", re.ASCII)
+_MASKED_AMOUNT = re.compile(r"\{\$[" + _JS_SPACE + r"]*[0-9,]*(?:\.[0-9]+)?\}")
+_MASKED_WORD = re.compile(r"\bX{2,}\b", re.ASCII)
+_NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)*")
+# [^\p{L}\p{N}_\s]: Python's \w is letters, digits (all numeric characters) and the underscore.
+_PUNCTUATION = re.compile(r"[^\w" + _JS_SPACE + r"]+")
+_WHITESPACE = re.compile(r"[" + _JS_SPACE + r"]+")
+_WORD = re.compile(r"\w{2,}")
+
+
+def _normalize_text(text: str, o: dict[str, str | bool]) -> str:
+    """normalize.ts normalizeText: CFPB masks, numbers, case, punctuation, whitespace."""
+    out = text
+    if o["masks"] != "keep":
+        token = (lambda name: f" __{name}__ ") if o["masks"] == "token" else (lambda name: " ")
+        out = _MASKED_DATE.sub(token("date"), out)
+        out = _MASKED_AMOUNT.sub(token("amount"), out)
+        out = _MASKED_WORD.sub(token("mask"), out)
+    if o["numbers"] == "token":
+        out = _NUMBER.sub(" __num__ ", out)
+    if o["lowercase"]:
+        out = out.lower()
+    if o["punctuation"] == "strip":
+        out = _PUNCTUATION.sub(" ", out)
+    return _WHITESPACE.sub(" ", out).strip(_JS_SPACE_CHARS)
+
+
+def _word_ngrams(text: str, lo: int, hi: int) -> list[str]:
+    tokens = _WORD.findall(text)
+    out = list(tokens) if lo == 1 else []
+    for i in range(len(tokens)):
+        gram = tokens[i]
+        for n in range(2, hi + 1):
+            if i + n > len(tokens):
+                break
+            gram = f"{gram} {tokens[i + n - 1]}"
+            if n >= lo:
+                out.append(gram)
+    return out
+
+
+def _char_wb_ngrams(text: str, lo: int, hi: int) -> list[str]:
+    out: list[str] = []
+    for word in _WHITESPACE.split(text):
+        if word == "":
+            continue
+        w = f" {word} "
+        for n in range(lo, hi + 1):
+            offset = 0
+            out.append(w[0:n])
+            while offset + n < len(w):
+                offset += 1
+                out.append(w[offset : offset + n])
+            if offset == 0:
+                break
+    return out
+
+
+class _Tfidf:
+    """tfidf.ts TfidfVectorizer.transform: per block, tf (or 1 + ln tf) × idf, l2-normalised; blocks side by side."""
+
+    def __init__(self, state: dict[str, Any]):
+        if state.get("format") != "workbench-tfidf" or state.get("version") != 1:
+            raise WorkbenchModelError("tfidf.json is not a workbench-tfidf version 1 file")
+        self.sublinear = bool(state["sublinearTf"])
+        self.blocks = []
+        offset = 0
+        for b in state["blocks"]:
+            columns = {t: offset + i for i, t in enumerate(b["terms"])}
+            idf = np.asarray(b["idf"], dtype=np.float64)
+            analyze = _word_ngrams if b["analyzer"] == "word" else _char_wb_ngrams
+            self.blocks.append((analyze, int(b["ngramRange"][0]), int(b["ngramRange"][1]), columns, idf, offset))
+            offset += len(b["terms"])
+        self.size = offset
+
+    def rows(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per text: its column indices (ascending) and values (float32, as the CSR matrix stores them)."""
+        out = []
+        for text in texts:
+            indices: list[np.ndarray] = []
+            values: list[np.ndarray] = []
+            for analyze, lo, hi, columns, idf, offset in self.blocks:
+                counts: dict[int, int] = {}
+                for term in analyze(text, lo, hi):
+                    c = columns.get(term)
+                    if c is not None:
+                        counts[c] = counts.get(c, 0) + 1
+                cols = np.array(sorted(counts), dtype=np.int64)
+                tf = np.array([counts[c] for c in cols.tolist()], dtype=np.float64)
+                v = (1 + np.log(tf) if self.sublinear else tf) * idf[cols - offset]
+                norm = math.sqrt(float(np.sum(v * v))) if len(v) else 0.0
+                indices.append(cols)
+                values.append((v / norm).astype(np.float32) if len(v) else v.astype(np.float32))
+            out.append((np.concatenate(indices), np.concatenate(values)))
+        return out
+
+
+class _TfidfLinear:
+    """tfidf-linear-model.ts: decision values w·x + b over the TF-IDF columns (dense features after them), then
+    softmax (loss softmax) or softmax(T · class scores) (the one-vs-rest SVMs)."""
+
+    def __init__(self, directory: str, classes: int):
+        self.tfidf = _Tfidf(_read_json(directory, "tfidf.json"))
+        model = _read_json(directory, "tfidf-linear.json")
+        if model.get("format") != "workbench-tfidf-linear" or int(model.get("version", 0)) > 1:
+            raise WorkbenchModelError("tfidf-linear.json is not a workbench-tfidf-linear version 1 file")
+        self.loss = model["settings"]["loss"]
+        self.classes = classes
+        self.cols = int(model["cols"])
+        self.weights = np.asarray(model["weights"], dtype=np.float64)  # outputs × (cols + 1), bias last
+        self.temperature = float(model["temperature"])
+        if self.weights.shape[1] != self.cols + 1 or self.cols < self.tfidf.size:
+            raise WorkbenchModelError("tfidf-linear.json does not fit tfidf.json's vocabulary")
+
+    def predict(self, texts: list[str], dense: np.ndarray) -> np.ndarray:
+        rows = len(texts)
+        m = self.weights.shape[0]
+        decisions = np.empty((rows, m), dtype=np.float64)
+        bias = self.weights[:, self.cols]
+        for r, (idx, val) in enumerate(self.tfidf.rows(texts)):
+            if dense.shape[1] > 0:
+                d = dense[r]
+                keep = np.flatnonzero((d != 0) & np.isfinite(d))
+                idx = np.concatenate([idx, self.tfidf.size + keep])
+                val = np.concatenate([val, d[keep].astype(np.float32)])
+            decisions[r] = bias + self.weights[:, idx] @ val.astype(np.float64)
+        if self.loss == "softmax":
+            z = decisions - decisions.max(axis=1, keepdims=True)
+            e = np.exp(z)
+            return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+        scores = decisions if m == self.classes else np.column_stack([np.zeros(rows), decisions[:, 0]])
+        t = scores * self.temperature
+        e = np.exp(t - t.max(axis=1, keepdims=True))
+        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def _read_json(directory: str, name: str) -> dict[str, Any]:
+    try:
+        with open(os.path.join(directory, name), encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as error:
+        raise WorkbenchModelError(f"{name} is missing or unreadable ({error})")
+
+
+def _read_texts(frame: pd.DataFrame, inputs: list[dict[str, Any]], names: list[str]) -> dict[str, list[str]]:
+    """Text columns as serving/input.ts reads them (the text rule of model-meta.json; MLflow's schema enforcement
+    has already made numbers in a string column text)."""
+    problems: list[str] = []
+    out: dict[str, list[str]] = {}
+    for column in inputs:
+        name = column["name"]
+        if name not in names:
+            continue
+        rule = column.get("text") or {"maxLength": 20000, "overLength": "truncate"}
+        required = bool(column["required"])
+        values = frame[name].tolist() if name in frame.columns else [None] * len(frame)
+        if name not in frame.columns and required:
+            problems.append(f"column '{name}' is missing (required)")
+        texts = []
+        for r, value in enumerate(values):
+            if _is_missing(value) or (isinstance(value, str) and value.strip(_JS_SPACE_CHARS) == ""):
+                texts.append("")
+                if required and name in frame.columns:
+                    problems.append(
+                        f"row {r}, '{name}': no text (empty, whitespace only or missing; the column is not nullable)"
+                    )
+            elif not isinstance(value, str):
+                texts.append("")
+                problems.append(f"row {r}, '{name}': expected a text (a string), got {type(value).__name__}")
+            else:
+                # maxLength counts UTF-16 code units, as JavaScript's length does.
+                units = value.encode("utf-16-le", "surrogatepass")
+                limit = int(rule["maxLength"])
+                if len(units) // 2 <= limit:
+                    texts.append(value)
+                elif rule["overLength"] == "reject":
+                    texts.append("")
+                    problems.append(f"row {r}, '{name}': {len(units) // 2} characters, more than its maxLength {limit}")
+                else:
+                    texts.append(units[: 2 * limit].decode("utf-16-le", "surrogatepass"))
+        out[name] = texts
+    if problems:
+        raise WorkbenchInputError(problems)
+    return out
+
+
 def _load_kind(kind: str, directory: str, classes: int):
+    if kind == "tfidf-linear":
+        return _TfidfLinear(directory, classes)
     if kind in ("logistic", "mlp"):
         return _Network(directory, classes)
     if kind in ("gbdt", "random-forest", "decision-tree"):
@@ -587,7 +790,7 @@ def _load_kind(kind: str, directory: str, classes: int):
         return _LinearSvm(directory)
     raise WorkbenchModelError(
         f"the package holds a model of kind '{kind}', which this loader does not know "
-        "(known: logistic, mlp, gbdt, random-forest, decision-tree, knn, linear-svm)"
+        "(known: logistic, mlp, gbdt, random-forest, decision-tree, knn, linear-svm, tfidf-linear)"
     )
 
 
@@ -615,13 +818,22 @@ class WorkbenchModel:
         self.threshold: float | None = self.meta.get("threshold")
         self.model = _load_kind(self.meta["kind"], os.path.join(path, MODEL_DIRS[version]), len(self.classes))
         self._categorical = {s["name"] for s in self.preprocessor["categorical"]}
+        self._text = list(self.preprocessor.get("text") or [])
+        names = [t["name"] for t in self._text]
+        self._text_inputs = [c["name"] for c in self.inputs if c.get("text") is not None or c["name"] in names]
 
     def predict_proba(self, model_input: Any) -> np.ndarray:
         """Class probabilities (rows × classes, float32) of raw input rows."""
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
-        rows, numeric, categorical = _read_columns(frame, self.inputs, self._categorical)
-        x = transform(self.preprocessor, _Table(rows, numeric, categorical))
-        return self.model.predict(x)
+        dense_inputs = [c for c in self.inputs if c["name"] not in self._text_inputs]
+        rows, numeric, categorical = _read_columns(frame, dense_inputs, self._categorical)
+        x = transform(self.preprocessor, _Table(len(frame), numeric, categorical))
+        if not self._text:
+            return self.model.predict(x)
+        raw = _read_texts(frame, self.inputs, self._text_inputs)
+        columns = [[_normalize_text(t, step["normalize"]) for t in raw[step["name"]]] for step in self._text]
+        texts = columns[0] if len(columns) == 1 else ["\n".join(parts) for parts in zip(*columns, strict=True)]
+        return self.model.predict(texts, x)
 
     def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> pd.DataFrame:
         """``label`` and ``probability_<class>`` per row, as the workbench's /invocations answers."""

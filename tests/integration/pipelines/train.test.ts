@@ -1,8 +1,9 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { parse as parseCsv } from "csv-parse/sync";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { loadTrainConfig } from "../../../src/config/train-config.js";
 import { evaluate } from "../../../src/evaluation/metrics.js";
@@ -116,6 +117,10 @@ describe("training pipeline end to end against a real MLflow server", () => {
     expect(artifacts).toEqual([
       "config.json",
       "evaluation.json",
+      "evaluation/confused_pairs.json",
+      "evaluation/confusion_matrix.json",
+      "evaluation/misclassified.json",
+      "evaluation/per_class.json",
       "features/preprocessor.json",
       "holdout/holdout.csv",
       "plots/evaluation.html",
@@ -309,6 +314,57 @@ describe("training pipeline end to end against a real MLflow server", () => {
     expect(Number(b.model.version)).toBe(Number(a.model.version) + 1);
   });
 
+  it("complaints (text): the error analysis carries the narratives and the linear kind's top features", async () => {
+    const config = await smallConfig("complaints", [
+      "data.limit=null",
+      "training.candidates=[{kind: tfidf-linear, params: {ngramRange: [1, 2], minDf: 2, maxIter: 30}}]",
+    ]);
+    const result = await trainPipeline({ client, logger: silentLogger() }, config, {
+      ...(mirror ? { mirror } : {}),
+    });
+    const run = await client.runs.get(result.runId);
+    const dir = await mkdtemp(path.join(os.tmpdir(), "complaints-evaluation-"));
+    try {
+      await client.artifacts.downloadDirectory(run.info.artifactUri, "evaluation", dir);
+      const read = async (name: string) => JSON.parse(await readFile(path.join(dir, name), "utf8"));
+      const top = await read("top_features.json");
+      expect(top.columns).toEqual(["class", "rank", "feature", "weight"]);
+      const classes = new Set(top.data.map((r: unknown[]) => r[0]));
+      const { classes: modelClasses } = await read("confusion_matrix.json");
+      expect([...classes].sort(), "top features for every class").toEqual([...modelClasses].sort());
+      expect(top.data.length, "20 per class").toBe(20 * modelClasses.length);
+      const misclassified = await read("misclassified.json");
+      expect(misclassified.columns.at(-1), "the text column rides along").toBe(
+        "Consumer complaint narrative",
+      );
+      const test = result.evaluationSplits.test;
+      const narrative = test.text["Consumer complaint narrative"]!;
+      for (const row of misclassified.data.slice(0, 10)) {
+        const i = Array.from(test.lines).indexOf(row[0]);
+        expect(i, `line ${row[0]} is a test row`).toBeGreaterThanOrEqual(0);
+        expect(narrative[i]!.startsWith(row[5].replace(/…$/, "")), `line ${row[0]}: its own narrative`).toBe(
+          true,
+        );
+        expect(row[5].length).toBeLessThanOrEqual(501);
+      }
+      // The logged holdout is CSV records: a narrative spanning lines stays one field (it was cut at the first
+      // line break before), so `npm run predict` can score it.
+      await client.artifacts.downloadDirectory(run.info.artifactUri, "holdout", dir);
+      const holdout = parseCsv(await readFile(path.join(dir, "holdout.csv"), "utf8"), {
+        columns: true,
+      }) as Record<string, string>[];
+      const expected = result.evaluationSplits.holdout.text["Consumer complaint narrative"]!;
+      expect(holdout.length).toBe(expected.length);
+      expect(
+        expected.some((t) => t.includes("\n")),
+        "the holdout has multi-line narratives",
+      ).toBe(true);
+      expect(holdout.map((r) => r["Consumer complaint narrative"])).toEqual(expected);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("hpc: a 4-class model trains and registers with no code change", async () => {
     const config = await smallConfig("hpc", ["data.limit=null"]);
     const result = await trainPipeline({ client, logger: silentLogger() }, config, {
@@ -317,6 +373,62 @@ describe("training pipeline end to end against a real MLflow server", () => {
     expect(result.metrics.test.f1_macro).toBeGreaterThan(0.3);
     expect(result.metrics.test.roc_auc).toBeGreaterThan(0.7);
     expect(result.threshold).toBeUndefined();
+
+    // The error analysis of the test split: per-class table, confusion matrix, misclassified rows, charts.
+    const run = await client.runs.get(result.runId);
+    const metricKeys = run.data.metrics.map((m) => m.key);
+    expect(metricKeys).toEqual(expect.arrayContaining(["test_f1_weighted", "val_f1_weighted"]));
+    const artifacts = (await client.artifacts.listRecursive(run.info.artifactUri)).map((f) => f.path);
+    expect(artifacts).toEqual(
+      expect.arrayContaining([
+        "evaluation/per_class.json",
+        "evaluation/confusion_matrix.json",
+        "evaluation/confused_pairs.json",
+        "evaluation/misclassified.json",
+        "plots/evaluation.html",
+      ]),
+    );
+    expect(artifacts, "logistic and mlp have no topFeatures").not.toContain("evaluation/top_features.json");
+    const dir = await mkdtemp(path.join(os.tmpdir(), "hpc-evaluation-"));
+    try {
+      await client.artifacts.downloadDirectory(run.info.artifactUri, "evaluation", dir);
+      const read = async (name: string) => JSON.parse(await readFile(path.join(dir, name), "utf8"));
+      const perClass = await read("per_class.json");
+      expect(perClass.data.map((r: unknown[]) => r[0])).toEqual(["VF", "F", "M", "L"]);
+      const support = perClass.data.reduce((a: number, r: number[]) => a + r[4]!, 0);
+      expect(support, "every test row counted once").toBe(result.evaluationSplits.test.rowCount);
+      const weighted = perClass.data.reduce((a: number, r: number[]) => a + r[3]! * r[4]!, 0) / support;
+      expect(weighted, "the table agrees with the logged test_f1_weighted").toBeCloseTo(
+        result.metrics.test.f1_weighted!,
+        10,
+      );
+      const confusion = await read("confusion_matrix.json");
+      const wrong = confusion.counts.reduce(
+        (a: number, row: number[], t: number) => a + row.reduce((b, v, p) => b + (p === t ? 0 : v), 0),
+        0,
+      );
+      const misclassified = await read("misclassified.json");
+      expect(misclassified.total, "misclassified rows = the confusion matrix off its diagonal").toBe(wrong);
+      const lines = new Set(result.evaluationSplits.test.lines);
+      for (const row of misclassified.data.slice(0, 20)) {
+        expect(lines.has(row[0]), `line ${row[0]} is a test row`).toBe(true);
+        expect(row[1]).not.toBe(row[2]);
+      }
+      await client.artifacts.downloadFile(
+        run.info.artifactUri,
+        "plots/evaluation.html",
+        path.join(dir, "e.html"),
+      );
+      const html = await readFile(path.join(dir, "e.html"), "utf8");
+      for (const heading of [
+        "Per-class precision, recall and F1 (test)",
+        "F1 per class (test)",
+        "Misclassified examples (test)",
+      ])
+        expect(html).toContain(heading);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
     const version = await client.registry.getVersionByAlias(config.registry.modelName, "challenger");
     expect(version.version).toBe("1");
   });

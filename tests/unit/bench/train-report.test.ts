@@ -183,6 +183,7 @@ describe("bench:train trials and flags", () => {
       rowCount: lines.length,
       numeric: {},
       categorical: {},
+      text: {},
       target: [],
       ids: {},
       lines: Int32Array.from(lines),

@@ -39,7 +39,12 @@ describe("npm run init", () => {
     expect(manifest.source.path).toBe(csv);
     expect(manifest.sha256, "not pinned by default").toBeUndefined();
     expect(manifest.idColumns).toEqual(["id"]);
-    expect(manifest.target).toEqual({ column: "Status", classes: ["paid", "default"], positive: "default" });
+    expect(manifest.target).toEqual({
+      column: "Status",
+      classes: ["paid", "default"],
+      positive: "default",
+      recode: {},
+    });
     expect(manifest.columns.Income).toEqual({
       type: "number",
       integer: true,

@@ -81,7 +81,7 @@ describe("training config", () => {
       }),
     );
     expect(error.message).toContain(
-      "training.candidates.0.params.hiddenUnits: unknown hyperparameter 'hiddenUnits' for logistic (it belongs to mlp); known: learningRate, l2, epochs, batchSize",
+      "training.candidates.0.params.hiddenUnits: unknown hyperparameter 'hiddenUnits' for logistic (it belongs to mlp, text-embedding-bag, text-cnn, text-gru); known: learningRate, l2, epochs, batchSize",
     );
   });
 
@@ -259,6 +259,11 @@ describe("training config", () => {
       "decision-tree",
       "knn",
       "linear-svm",
+      "tfidf-linear",
+      "tfidf-gbdt",
+      "text-embedding-bag",
+      "text-cnn",
+      "text-gru",
     ]);
     expect(byKind.mlp).toEqual(expect.arrayContaining(["hiddenUnits", "dropout", "epochs"]));
     expect(byKind.logistic).not.toContain("hiddenUnits");

@@ -65,6 +65,7 @@ const table: Table = {
   rowCount: 3,
   numeric: { amount: Float64Array.from([1.5, Number.NaN, 3]) },
   categorical: { code: ["1", "2", "2"], city: ["Oslo", "", "Rome"] },
+  text: {},
   target: ["0", "1", "0"],
   ids: { ID: ["10", "11", "12"] },
   lines: Int32Array.from([2, 3, 4]),

@@ -1,6 +1,8 @@
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { inferDataset, inferPositiveClass } from "../../../src/data/infer.js";
 import { DataValidationError } from "../../../src/shared/errors.js";
+import { datasetMirror } from "../../helpers/datasets.js";
 import { rejectionOf } from "../../helpers/expect-error.js";
 import { tempDir } from "../../helpers/temp.js";
 
@@ -118,6 +120,46 @@ describe("inferDataset", () => {
     const file = await csv(["x,y", "1,VF", "2,F", "3,M", "4,VF"]);
     const { target } = await inferDataset(file, { target: "y" });
     expect(target).toMatchObject({ classes: ["F", "M", "VF"], positive: undefined });
+  });
+});
+
+describe("inferDataset: free text", () => {
+  it("given complaint narratives (unique, long, wordy) beside short labels, then the narrative is text, not an id or a category", async () => {
+    const { parse } = await import("csv-parse/sync");
+    const { readFileSync } = await import("node:fs");
+    const mirror = datasetMirror();
+    if (mirror === undefined) throw new Error("no datasets mirror: set WORKBENCH_DATA_MIRROR");
+    const source = parse(readFileSync(path.join(mirror, "complaints", "complaints_sample.csv"), "utf8"), {
+      columns: true,
+    }) as Record<string, string>[];
+    const picked = source.slice(0, 120);
+    const quote = (v: string) => `"${v.replace(/"/g, '""')}"`;
+    const file = await csv([
+      "product,narrative,channel",
+      ...picked.map((r, i) =>
+        [quote(r.Product!), quote(r["Consumer complaint narrative"]!), i % 2 ? "web" : "phone"].join(","),
+      ),
+    ]);
+    const inferred = await inferDataset(file, { target: "product" });
+    expect(inferred.columns.narrative).toMatchObject({ kind: "text", missing: 0 });
+    const narrative = inferred.columns.narrative as {
+      meanLength: number;
+      maxLength: number;
+      meanWords: number;
+    };
+    expect(narrative.meanLength).toBeGreaterThan(100);
+    expect(narrative.maxLength).toBeGreaterThanOrEqual(narrative.meanLength);
+    expect(inferred.idColumns).toEqual([]);
+    expect(inferred.columns.channel).toMatchObject({ kind: "category" });
+  });
+
+  it("given short unique codes, then they stay ids (not text)", async () => {
+    const file = await csv([
+      "code,label",
+      ...Array.from({ length: 30 }, (_, i) => `AB-${1000 + i},${i % 2 ? "x" : "y"}`),
+    ]);
+    const inferred = await inferDataset(file, { target: "label" });
+    expect(inferred.columns.code).toMatchObject({ kind: "id" });
   });
 });
 

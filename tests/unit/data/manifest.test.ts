@@ -117,6 +117,7 @@ describe("dataset manifests", () => {
       "entry",
       "sha256",
       "rDoubles",
+      "query",
     ]);
     expect(root.required, "file and sha256 are only required with source.url").not.toContain("sha256");
     expect(JSON.stringify(root.properties.columns)).toContain('"nullable"');

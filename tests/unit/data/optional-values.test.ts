@@ -48,6 +48,7 @@ describe("category columns without a values list", () => {
       rowCount: 2,
       numeric: { weight: Float64Array.from([1, 28]) },
       categorical: { animal: ["parrot", "dog"], size: ["S", "L"] },
+      text: {},
       target: [],
       ids: {},
       lines: Int32Array.from([2, 3]),

@@ -7,6 +7,7 @@ function table(n: number, positiveEvery: number): Table {
     rowCount: n,
     numeric: { x: Float64Array.from({ length: n }, (_, i) => i) },
     categorical: {},
+    text: {},
     target: Array.from({ length: n }, (_, i) => (i % positiveEvery === 0 ? "1" : "0")),
     ids: {},
     lines: Int32Array.from({ length: n }, (_, i) => i + 2),

@@ -127,7 +127,9 @@ describe("CSV validation against a schema", () => {
     expect(reasons[2]).toBe("age: 30.5 is not an integer");
     expect(reasons[3]).toBe("grade: '7' is not one of 0, 1, 2, 3");
     expect(reasons[4]).toBe("age is empty");
-    expect(reasons[5]).toBe("y: '2' is not a known class (0, 1)");
+    expect(reasons[5]).toBe(
+      "y: '2' is not a known class (0, 1); add it to target.classes, or map it to a class with target.recode in the dataset manifest",
+    );
     expect(reasons[6]).toContain("has 5 fields, the header has 6");
     expect(reasons[7]).toBe("duplicate of line 4");
     expect(reasons[8]).toBe("id '1' already used on line 2");

@@ -18,6 +18,7 @@ function table(amount: number[], limit: number[], color: string[]): Table {
     rowCount: amount.length,
     numeric: { amount: Float64Array.from(amount), limit: Float64Array.from(limit) },
     categorical: { color },
+    text: {},
     target: [],
     ids: {},
     lines: Int32Array.from(amount, (_, i) => i + 2),

@@ -55,11 +55,27 @@ describe("cost estimates", () => {
   });
 
   it("every kind: a positive, finite estimate at its defaults that grows with the training rows", () => {
+    // Text kinds on complaints-like data (text only: their cost follows the texts' length, not dense columns).
+    const texts: CostFacts = {
+      rows: 1_400,
+      cols: 0,
+      classes: 3,
+      validationRows: 300,
+      patience: 5,
+      textColumns: 1,
+      avgTextLength: 1_000,
+    };
     for (const kind of KIND_NAMES) {
-      const base = cost(kind, {});
+      const text = modelKind(kind).input === "text";
+      const facts = text ? texts : credit;
+      const base = cost(kind, {}, facts);
       expect(Number.isFinite(base) && base > 0, kind).toBe(true);
-      expect(cost(kind, {}, { ...credit, rows: 2 * credit.rows }), kind).toBeGreaterThan(base);
-      expect(cost(kind, {}, { ...credit, cols: 2 * credit.cols }), kind).toBeGreaterThan(base);
+      expect(cost(kind, {}, { ...facts, rows: 2 * facts.rows }), kind).toBeGreaterThan(base);
+      if (text)
+        expect(cost(kind, {}, { ...facts, avgTextLength: 2 * texts.avgTextLength! }), kind).toBeGreaterThan(
+          base,
+        );
+      else expect(cost(kind, {}, { ...facts, cols: 2 * facts.cols }), kind).toBeGreaterThan(base);
     }
   });
 

@@ -95,6 +95,7 @@ function tableOf(rows: readonly Row[]): Table {
       SCORE: Float64Array.from(rows, (r) => r.SCORE),
     },
     categorical: { SEX: rows.map((r) => String(r.SEX)), CITY: rows.map((r) => r.CITY) },
+    text: {},
     target: [],
     ids: {},
     lines: new Int32Array(rows.length),
