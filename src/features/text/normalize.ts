@@ -56,92 +56,131 @@ export function normalizeText(text: string, o: TextNormalizeOptions): string {
   if (o.lowercase) out = out.toLowerCase();
   const numbers = o.numbers === "token";
   const strip = o.punctuation === "strip";
-  return squeeze(out, numbers, strip, false) ?? (squeeze(out, numbers, strip, true) as string);
+  return squeezeAscii(out, numbers, strip) ?? squeeze(out, numbers, strip);
 }
 
-// Scratch buffers of squeeze, grown on demand and reused (normalizeText is synchronous).
-let narrow = new Uint8Array(0);
-let wide = new Uint16Array(0);
-const ascii = new TextDecoder();
-const utf16 = new TextDecoder("utf-16le");
-const NUM_TOKEN = [0x5f, 0x5f, 0x6e, 0x75, 0x6d, 0x5f, 0x5f]; // __num__
+// Scratch buffers of the squeeze functions, grown on demand and reused (normalizeText is synchronous).
+let bytes = new Uint8Array(0);
+let units = new Uint16Array(0);
+let utf8: InstanceType<typeof TextDecoder> | undefined;
+let utf16: InstanceType<typeof TextDecoder> | undefined;
 
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+const isAsciiWord = (c: number) =>
+  (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || isDigit(c) || c === 0x5f;
+
+/** Where the number /\d+(?:[.,]\d+)*\/ starting at the digit s[i] ends (greedy, as the regex matches). */
+function numberEnd(s: string, i: number): number {
+  const length = s.length;
+  i++;
+  while (i < length && isDigit(s.charCodeAt(i))) i++;
+  while (i + 1 < length) {
+    const sep = s.charCodeAt(i);
+    if (!((sep === 0x2e || sep === 0x2c) && isDigit(s.charCodeAt(i + 1)))) break;
+    i += 2;
+    while (i < length && isDigit(s.charCodeAt(i))) i++;
+  }
+  return i;
+}
+
+/** Writes " __num__" (the space only after other units) at n; returns the new length. */
+function writeNum(buf: Uint8Array | Uint16Array, n: number): number {
+  if (n > 0) buf[n++] = 0x20;
+  buf[n] = buf[n + 1] = buf[n + 5] = buf[n + 6] = 0x5f;
+  buf[n + 2] = 0x6e;
+  buf[n + 3] = 0x75;
+  buf[n + 4] = 0x6d;
+  return n + 7;
+}
+
+// Capacity for s: a one-digit number between two others becomes " __num__ " (8 units per unit at most).
+const capacity = (s: string) => 8 * s.length + 8;
 
 /**
- * Numbers, punctuation and whitespace of normalizeText in one pass, writing UTF-16 units into a scratch buffer:
- * bytes while the text is ASCII (undefined at the first other unit, so the caller goes again with `wideUnits`).
+ * Numbers, punctuation and whitespace of normalizeText in one pass for an ASCII text (bytes in, bytes out);
+ * undefined at the first other unit.
  */
-function squeeze(s: string, numbers: boolean, strip: boolean, wideUnits: boolean): string | undefined {
+function squeezeAscii(s: string, numbers: boolean, strip: boolean): string | undefined {
+  if (bytes.length < capacity(s)) bytes = new Uint8Array(capacity(s));
+  const buf = bytes;
+  const classes = (asciiClasses ??= asciiClassTable());
   const length = s.length;
-  // A one-digit number between two others becomes " __num__ " (7 units and a separator per unit at most).
-  const capacity = 8 * length + 8;
-  let buf: Uint8Array | Uint16Array;
-  if (wideUnits) {
-    if (wide.length < capacity) wide = new Uint16Array(capacity);
-    buf = wide;
-  } else {
-    if (narrow.length < capacity) narrow = new Uint8Array(capacity);
-    buf = narrow;
-  }
   let n = 0;
   let space = false; // a separator is due before the next unit written
-  let surrogates = false;
   let i = 0;
   while (i < length) {
     const c = s.charCodeAt(i);
-    if (c < 0x80) {
-      if (numbers && isDigit(c)) {
-        // \d+(?:[.,]\d+)* from here, greedy.
-        i++;
-        while (i < length && isDigit(s.charCodeAt(i))) i++;
-        while (i + 1 < length) {
-          const sep = s.charCodeAt(i);
-          if (!((sep === 0x2e || sep === 0x2c) && isDigit(s.charCodeAt(i + 1)))) break;
-          i += 2;
-          while (i < length && isDigit(s.charCodeAt(i))) i++;
-        }
-        if (n > 0) buf[n++] = 0x20;
-        for (const u of NUM_TOKEN) buf[n++] = u;
-        space = true;
-        continue;
-      }
-      i++;
-      const word = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || isDigit(c) || c === 0x5f;
-      if (!word && (isJsSpace(c) || strip)) {
-        space = true;
-        continue;
-      }
-      if (space && n > 0) buf[n++] = 0x20;
-      space = false;
-      buf[n++] = c;
-      continue;
-    }
-    if (!wideUnits) return undefined;
-    if (isJsSpace(c)) {
-      i++;
+    if (c >= 0x80) return undefined;
+    const kind = classes[c]!;
+    if (kind === DIGIT && numbers) {
+      i = numberEnd(s, i);
+      n = writeNum(buf, n);
       space = true;
       continue;
     }
-    const cp = codePointAt(s, i);
-    const units = cp > 0xffff ? 2 : 1;
-    i += units;
-    if (strip && !isWordCodePoint(cp)) {
+    i++;
+    if (kind === SPACE || (kind === OTHER && strip)) {
       space = true;
       continue;
     }
     if (space && n > 0) buf[n++] = 0x20;
     space = false;
     buf[n++] = c;
-    if (units === 2) buf[n++] = s.charCodeAt(i - 1);
-    if (c >= 0xd800 && c <= 0xdfff) surrogates = true;
   }
-  if (!wideUnits) return ascii.decode(buf.subarray(0, n));
-  // TextDecoder would turn a lone surrogate into U+FFFD: text with surrogates is rebuilt unit by unit.
-  if (!surrogates) return utf16.decode(buf.subarray(0, n));
+  utf8 ??= new TextDecoder();
+  return utf8.decode(buf.subarray(0, n));
+}
+
+// ASCII units by what squeezeAscii does with them.
+const WORD_UNIT = 0;
+const DIGIT = 1;
+const SPACE = 2;
+const OTHER = 3;
+let asciiClasses: Uint8Array | undefined;
+
+function asciiClassTable(): Uint8Array {
+  return Uint8Array.from({ length: 0x80 }, (_, c) =>
+    isDigit(c) ? DIGIT : isAsciiWord(c) ? WORD_UNIT : isJsSpace(c) ? SPACE : OTHER,
+  );
+}
+
+/** squeezeAscii for any text: UTF-16 units, letters and digits of every script, surrogate pairs as one. */
+function squeeze(s: string, numbers: boolean, strip: boolean): string {
+  if (units.length < capacity(s)) units = new Uint16Array(capacity(s));
+  const buf = units;
+  const length = s.length;
+  let n = 0;
+  let space = false;
+  let surrogates = false;
+  let i = 0;
+  while (i < length) {
+    const c = s.charCodeAt(i);
+    if (numbers && isDigit(c)) {
+      i = numberEnd(s, i);
+      n = writeNum(buf, n);
+      space = true;
+      continue;
+    }
+    const cp = codePointAt(s, i);
+    const width = cp > 0xffff ? 2 : 1;
+    i += width;
+    if (isJsSpace(c) || (strip && !isWordCodePoint(cp))) {
+      space = true;
+      continue;
+    }
+    if (space && n > 0) buf[n++] = 0x20;
+    space = false;
+    buf[n++] = c;
+    if (width === 2) buf[n++] = s.charCodeAt(i - 1);
+    else if (c >= 0xd800 && c <= 0xdfff) surrogates = true;
+  }
+  // TextDecoder would turn a lone surrogate into U+FFFD: such text is rebuilt from its units.
+  if (!surrogates) {
+    utf16 ??= new TextDecoder("utf-16le");
+    return utf16.decode(buf.subarray(0, n));
+  }
   let out = "";
-  for (let k = 0; k < n; k += 4096)
-    out += String.fromCharCode(...(buf.subarray(k, Math.min(n, k + 4096)) as Uint16Array));
+  for (let k = 0; k < n; k += 4096) out += String.fromCharCode(...buf.subarray(k, Math.min(n, k + 4096)));
   return out;
 }
 
@@ -180,7 +219,7 @@ export function isJsSpace(c: number): boolean {
         (c === 0xa0 ||
           c === 0x1680 ||
           (c >= 0x2000 && c <= 0x200a) ||
-          
+          c === 0x2028 ||
           c === 0x2029 ||
           c === 0x202f ||
           c === 0x205f ||

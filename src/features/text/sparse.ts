@@ -140,3 +140,49 @@ export function rowDot(m: CsrMatrix, r: number, w: Float64Array, offset = 0): nu
   for (let k = m.indptr[r]!; k < m.indptr[r + 1]!; k++) s += m.data[k]! * w[offset + m.indices[k]!]!;
   return s;
 }
+
+/**
+ * Linear weights laid out for scoring sparse rows: weights[p] (cols + 1 numbers, the bias last) become one array
+ * with the m outputs of a column side by side, so a row's cell reads every output's weight from one place instead
+ * of m arrays far apart (the serving cost of a wide vocabulary is those cache misses).
+ */
+export interface InterleavedWeights {
+  outputs: number;
+  cols: number;
+  /** cols × outputs: weight of column j for output p at j · outputs + p. */
+  w: Float64Array;
+  bias: Float64Array;
+}
+
+export function interleaveWeights(weights: readonly Float64Array[], cols: number): InterleavedWeights {
+  const m = weights.length;
+  const w = new Float64Array(cols * m);
+  const bias = new Float64Array(m);
+  weights.forEach((wp, p) => {
+    for (let j = 0; j < cols; j++) w[j * m + p] = wp[j]!;
+    bias[p] = wp[cols]!;
+  });
+  return { outputs: m, cols, w, bias };
+}
+
+/**
+ * rows × outputs decision values bias_p + Σ_k data[k] · w_p[indices[k]], each summed in the row's cell order —
+ * the same float64 operations as one dot product per output, so the same values bit for bit.
+ */
+export function csrDecisions(x: CsrMatrix, weights: InterleavedWeights): Float64Array {
+  const { outputs: m, w, bias } = weights;
+  if (x.cols !== weights.cols)
+    throw new RangeError(`decisions: ${x.cols} columns for weights of ${weights.cols}`);
+  const out = new Float64Array(x.rows * m);
+  const { indptr, indices, data } = x;
+  for (let r = 0; r < x.rows; r++) {
+    const o = r * m;
+    for (let p = 0; p < m; p++) out[o + p] = bias[p]!;
+    for (let k = indptr[r]!; k < indptr[r + 1]!; k++) {
+      const v = data[k]!;
+      const at = indices[k]! * m;
+      for (let p = 0; p < m; p++) out[o + p] = out[o + p]! + v * w[at + p]!;
+    }
+  }
+  return out;
+}

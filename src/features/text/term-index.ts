@@ -27,7 +27,7 @@ function pairHash(a: number, b: number): number {
 }
 
 /**
- * Open-addressing map (a, b) → value for non-negative int32 keys and values (linear probing, load ≤ 1/2). A slot
+ * Open-addressing map (a, b) → value for non-negative int32 keys and values (linear probing, load ≤ 3/4: a small table stays in cache). A slot
  * is three consecutive int32 (a, b, value), so a probe touches one cache line.
  */
 export class PairMap {
@@ -50,7 +50,7 @@ export class PairMap {
   }
 
   set(a: number, b: number, value: number): void {
-    if (2 * (this.size + 1) > this.mask + 1) this.grow();
+    if (4 * (this.size + 1) > 3 * (this.mask + 1)) this.grow();
     const slots = this.slots;
     let slot = pairHash(a, b) & this.mask;
     for (;;) {
@@ -92,14 +92,16 @@ function unitsHash(s: string, from: number, to: number): number {
 
 /** Distinct strings → ids 0, 1, …, looked up by a range of another string's units without slicing it. */
 export class TokenTable {
-  private readonly strings: string[] = [];
-  private readonly hashes: number[] = [];
-  /** Two int32 per slot: the string's hash and its id (-1: empty). */
-  private slots = new Int32Array(2 * 16).fill(EMPTY);
+  private count = 0;
+  /** The strings' UTF-16 units end to end. */
+  private units = new Uint16Array(256);
+  private used = 0;
+  /** Four int32 per slot: hash, id (-1: empty), offset of the units, length; one cache line per probe. */
+  private slots = new Int32Array(4 * 16).fill(EMPTY);
   private mask = 15;
 
   get size(): number {
-    return this.strings.length;
+    return this.count;
   }
 
   /** The id of `s`, added if new. */
@@ -107,45 +109,49 @@ export class TokenTable {
     const h = unitsHash(s, 0, s.length);
     const found = this.find(s, 0, s.length, h);
     if (found !== EMPTY) return found;
-    if (2 * (this.strings.length + 1) > this.mask + 1) this.grow();
-    const id = this.strings.length;
-    this.strings.push(s);
-    this.hashes.push(h);
-    this.place(id, h);
-    return id;
+    if (2 * (this.count + 1) > this.mask + 1) this.grow();
+    while (this.used + s.length > this.units.length) {
+      const grown = new Uint16Array(this.units.length * 2);
+      grown.set(this.units);
+      this.units = grown;
+    }
+    for (let i = 0; i < s.length; i++) this.units[this.used + i] = s.charCodeAt(i);
+    this.place(h, this.count, this.used, s.length);
+    this.used += s.length;
+    return this.count++;
   }
 
   /** The id of the string text[from, to) whose unitsHash is `hash`, or -1. */
   find(text: string, from: number, to: number, hash: number): number {
-    const { slots, mask } = this;
+    const { slots, mask, units } = this;
     const length = to - from;
     let slot = hash & mask;
     for (;;) {
-      const id = slots[2 * slot + 1]!;
+      const at = 4 * slot;
+      const id = slots[at + 1]!;
       if (id === EMPTY) return EMPTY;
-      if (slots[2 * slot] === hash) {
-        const s = this.strings[id]!;
-        if (s.length === length) {
-          let i = 0;
-          while (i < length && s.charCodeAt(i) === text.charCodeAt(from + i)) i++;
-          if (i === length) return id;
-        }
+      if (slots[at] === hash && slots[at + 3] === length) {
+        const offset = slots[at + 2]!;
+        let i = 0;
+        while (i < length && units[offset + i] === text.charCodeAt(from + i)) i++;
+        if (i === length) return id;
       }
       slot = (slot + 1) & mask;
     }
   }
 
-  private place(id: number, hash: number): void {
+  private place(hash: number, id: number, offset: number, length: number): void {
     let slot = hash & this.mask;
-    while (this.slots[2 * slot + 1] !== EMPTY) slot = (slot + 1) & this.mask;
-    this.slots[2 * slot] = hash;
-    this.slots[2 * slot + 1] = id;
+    while (this.slots[4 * slot + 1] !== EMPTY) slot = (slot + 1) & this.mask;
+    this.slots.set([hash, id, offset, length], 4 * slot);
   }
 
   private grow(): void {
-    this.slots = new Int32Array(this.slots.length * 2).fill(EMPTY);
-    this.mask = this.slots.length / 2 - 1;
-    for (let id = 0; id < this.strings.length; id++) this.place(id, this.hashes[id]!);
+    const old = this.slots;
+    this.slots = new Int32Array(old.length * 2).fill(EMPTY);
+    this.mask = this.slots.length / 4 - 1;
+    for (let at = 0; at < old.length; at += 4)
+      if (old[at + 1] !== EMPTY) this.place(old[at]!, old[at + 1]!, old[at + 2]!, old[at + 3]!);
   }
 }
 
@@ -165,7 +171,9 @@ export class RowCounts {
   }
 
   add(column: number): void {
-    if (this.counts[column]++ === 0) {
+    const seen = this.counts[column]!;
+    this.counts[column] = seen + 1;
+    if (seen === 0) {
       if (this.size === this.touched.length) {
         const grown = new Int32Array(this.size * 2);
         grown.set(this.touched);
@@ -196,7 +204,10 @@ export class RowCounts {
     const buckets = this.buckets;
     for (let shift = 0; shift < this.bits; shift += 8) {
       buckets.fill(0);
-      for (let i = 0; i < n; i++) buckets[(a[i]! >>> shift) & 255]++;
+      for (let i = 0; i < n; i++) {
+        const d = (a[i]! >>> shift) & 255;
+        buckets[d] = buckets[d]! + 1;
+      }
       if (buckets[(a[0]! >>> shift) & 255] === n) continue; // every column has this byte: nothing to move
       let sum = 0;
       for (let k = 0; k < 256; k++) {
@@ -206,7 +217,10 @@ export class RowCounts {
       }
       for (let i = 0; i < n; i++) {
         const v = a[i]!;
-        b[buckets[(v >>> shift) & 255]++] = v;
+        const d = (v >>> shift) & 255;
+        const to = buckets[d]!;
+        buckets[d] = to + 1;
+        b[to] = v;
       }
       const t = a;
       a = b;

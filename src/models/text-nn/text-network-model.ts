@@ -9,6 +9,7 @@ import type * as tfl from "@tensorflow/tfjs-layers";
 import type { FeatureMatrix } from "../../features/preprocessor.js";
 import { type EncodeOptions, Tokenizer } from "../../features/text/tokenizer.js";
 import { WorkbenchError } from "../../shared/errors.js";
+import { initTf } from "../backend.js";
 import { checkFitData, checkInput, notTrained } from "../fit-checks.js";
 import { loadNetwork, NetworkModel } from "../kinds/network.js";
 import type { FitData, FitOptions, FitResult, Model, ModelShape } from "../model.js";
@@ -91,6 +92,8 @@ export class TextNetworkModel implements Model {
   }
 
   async fit(data: FitData, options: FitOptions): Promise<FitResult> {
+    // The backend first (WebAssembly here): everything below may create tensors.
+    await initTf();
     checkFitData(this.kind, "TEXT_TRAIN_DATA_INVALID", data, this.shape);
     if (this.textColumns.length === 0)
       throw new WorkbenchError(

@@ -15,7 +15,12 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { FeatureMatrix } from "../../features/preprocessor.js";
-import { hstackDense } from "../../features/text/sparse.js";
+import {
+  csrDecisions,
+  hstackDense,
+  type InterleavedWeights,
+  interleaveWeights,
+} from "../../features/text/sparse.js";
 import { TfidfVectorizer, tfidfFromJson } from "../../features/text/tfidf.js";
 import { WorkbenchError } from "../../shared/errors.js";
 import { createRng, deriveSeed } from "../../shared/random.js";
@@ -47,6 +52,8 @@ interface LinearState {
   temperature: number;
   iteration: number;
   converged: boolean;
+  /** The weights laid out for scoring, made on first use (predict, decisionFunction). */
+  scoring?: InterleavedWeights;
 }
 
 const KIND = "tfidf-linear";
@@ -55,6 +62,12 @@ const FORMAT_VERSION = 1;
 const MODEL_FILE = "tfidf-linear.json";
 const VOCABULARY_FILE = "tfidf.json";
 
+/** Decision values (rows × outputs) of a state on a sparse matrix: svmDecisions' values, read cache-friendly. */
+function decisionsOf(s: LinearState, x: ReturnType<typeof hstackDense>): Float64Array {
+  s.scoring ??= interleaveWeights(s.weights, s.cols);
+  return csrDecisions(x, s.scoring);
+}
+
 /** Class probabilities (rows × classes) of a state on a sparse matrix. */
 function probabilitiesOf(
   s: LinearState,
@@ -62,7 +75,7 @@ function probabilitiesOf(
   x: ReturnType<typeof hstackDense>,
 ) {
   const m = s.weights.length;
-  const decisions = svmDecisions(s.weights, x);
+  const decisions = decisionsOf(s, x);
   if (loss === "softmax") return Float32Array.from(softmaxInPlace(decisions, s.classes));
   return temperedSoftmax(classScores(decisions, x.rows, m, s.classes), s.classes, s.temperature);
 }
@@ -196,7 +209,7 @@ export class TfidfLinearModel implements Model {
   /** Raw decision values (rows × outputs): class scores for softmax, w̃·x̃ per binary problem for the SVM. */
   decisionFunction(x: FeatureMatrix): Float64Array {
     const s = this.trained;
-    return svmDecisions(s.weights, textFeatures(KIND, x, this.shape, s.vectorizer));
+    return decisionsOf(s, textFeatures(KIND, x, this.shape, s.vectorizer));
   }
 
   /** The fitted vectorizer (for tests and tools). */

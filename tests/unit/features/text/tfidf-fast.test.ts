@@ -14,7 +14,13 @@ import {
   normalizeText,
   type TextNormalizeOptions,
 } from "../../../../src/features/text/normalize.js";
-import { type CsrMatrix, hstackCsr } from "../../../../src/features/text/sparse.js";
+import {
+  type CsrMatrix,
+  csrDecisions,
+  hstackCsr,
+  interleaveWeights,
+  rowDot,
+} from "../../../../src/features/text/sparse.js";
 import { PairMap, RowCounts, TokenTable } from "../../../../src/features/text/term-index.js";
 import {
   charWbNgrams,
@@ -268,6 +274,34 @@ describe("term-index building blocks", () => {
         },
       ),
       { numRuns: 200, seed: 5 },
+    );
+  });
+
+  it("csrDecisions gives each output's bias + row dot product bit for bit, and refuses a matrix of other width", () => {
+    const { texts } = complaintsSample();
+    const v = TfidfVectorizer.fit(texts.slice(0, 200), DEFAULT_TFIDF);
+    const x = v.transform(texts.slice(200, 260));
+    const rng = fc.sample(fc.double({ min: -3, max: 3, noNaN: true }), {
+      numRuns: 4 * (x.cols + 1),
+      seed: 9,
+    });
+    const weights = [0, 1, 2, 3].map((p) =>
+      Float64Array.from(rng.slice(p * (x.cols + 1), (p + 1) * (x.cols + 1))),
+    );
+    const got = csrDecisions(x, interleaveWeights(weights, x.cols));
+    for (let r = 0; r < x.rows; r++)
+      weights.forEach((w, p) => {
+        // rowDot sums the cells after the bias-free start; the reference adds them to the bias in the same order.
+        let s = w[x.cols]!;
+        for (let k = x.indptr[r]!; k < x.indptr[r + 1]!; k++) s += x.data[k]! * w[x.indices[k]!]!;
+        expect(got[r * 4 + p], `row ${r}, output ${p}`).toBe(s);
+        expect(Math.abs(got[r * 4 + p]! - w[x.cols]! - rowDot(x, r, w)), "the same dot product").toBeLessThan(
+          1e-9,
+        );
+      });
+    const narrow = interleaveWeights(weights, x.cols - 1);
+    expect(() => csrDecisions(x, narrow)).toThrow(
+      new RangeError(`decisions: ${x.cols} columns for weights of ${x.cols - 1}`),
     );
   });
 
