@@ -3,6 +3,7 @@
  * be missing, the observed range or categories; for the target its classes and, when there are two, which one
  * is the positive class. `npm run init` turns this into a dataset manifest and a training config.
  */
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { parse } from "csv-parse";
 import { DataValidationError } from "../shared/errors.js";
@@ -74,6 +75,8 @@ export interface InferredDataset {
   columns: Record<string, InferredColumn>;
   idColumns: string[];
   target: InferredTarget;
+  /** Rows that repeat an earlier row field for field (training quarantines them as duplicates). */
+  duplicateRows: number;
 }
 
 interface Tally {
@@ -144,6 +147,9 @@ export async function inferDataset(file: string, options: { target: string }): P
   let header: string[] | undefined;
   let tallies: Tally[] = [];
   let rows = 0;
+  let duplicateRows = 0;
+  // Digests of the rows seen, for the duplicates validation will quarantine (20 bytes a row, not the row).
+  const seen = new Set<string>();
   try {
     for await (const { record, info } of parser as AsyncIterable<{
       record: string[];
@@ -187,6 +193,9 @@ export async function inferDataset(file: string, options: { target: string }): P
           { details: { file, line: info.lines, fields: record.length, header: header.length } },
         );
       rows++;
+      const digest = createHash("sha1").update(record.join("\u0001")).digest("base64");
+      if (seen.has(digest)) duplicateRows++;
+      else seen.add(digest);
       for (let c = 0; c < header.length; c++) {
         const raw = record[c]!.trim();
         const tally = tallies[c]!;
@@ -239,7 +248,15 @@ export async function inferDataset(file: string, options: { target: string }): P
     columns[name] = column;
     if (column.kind === "id") idColumns.push(name);
   });
-  return { file, sha256: await sha256File(file), rows, columns, idColumns, target: target! };
+  return {
+    file,
+    sha256: await sha256File(file),
+    rows,
+    columns,
+    idColumns,
+    target: target!,
+    duplicateRows,
+  };
 }
 
 /** Long, wordy, mostly distinct strings: a narrative, a comment, a title, not a category or an id. */

@@ -57,8 +57,14 @@ function scalar(value: string | number | boolean): string {
   return stringify(value, { lineWidth: 0 }).trimEnd();
 }
 
+/**
+ * A YAML flow list. Inside `[…]` a comma, bracket or brace ends the item, so a string holding one (a CFPB product
+ * "Credit reporting, repair, or other") is written double-quoted (a JSON string is a YAML double-quoted scalar).
+ */
 function list(values: readonly (string | number)[]): string {
-  return `[${values.map((v) => (typeof v === "number" ? String(v) : scalar(v))).join(", ")}]`;
+  const item = (v: string | number) =>
+    typeof v === "number" ? String(v) : /[,[\]{}]/.test(v) ? JSON.stringify(v) : scalar(v);
+  return `[${values.map(item).join(", ")}]`;
 }
 
 function columnYaml(name: string, column: InferredColumn): string[] {
@@ -165,7 +171,7 @@ export function configYaml(
     `description: ${scalar(`${inferred.target.column} from ${path.basename(inferred.file)}; candidates compared on validation ${binary ? "ROC AUC" : "macro F1"}.`)}`,
     "seed: 42",
     "data:",
-    `  maxBadFraction: ${options.maxBadFraction}${options.maxBadFraction > 0.01 ? "   # raised above 0.01: rows without a label are quarantined" : ""}`,
+    `  maxBadFraction: ${options.maxBadFraction}${options.maxBadFraction > 0.01 ? "   # raised above 0.01: rows without a label and duplicate rows are quarantined" : ""}`,
     "split: { holdout: 0.10, test: 0.15, validation: 0.15 }",
     "features:",
     "  numeric: { scaler: robust }",
@@ -226,17 +232,22 @@ export async function initDataset(options: InitOptions): Promise<InitResult> {
     .filter(([, c]) => c.kind === "empty")
     .map(([n]) => n);
   const warnings: string[] = [];
-  const missingLabels = inferred.target.missing / inferred.rows;
+  // Rows training will quarantine: no label, or a repeat of an earlier row (template texts repeat).
+  const quarantined = (inferred.target.missing + inferred.duplicateRows) / inferred.rows;
   if (inferred.target.missing > 0)
     warnings.push(
       `${inferred.target.missing} rows have no '${inferred.target.column}' label: training quarantines them.`,
+    );
+  if (inferred.duplicateRows > 0)
+    warnings.push(
+      `${inferred.duplicateRows} rows repeat an earlier row field for field: training quarantines them as duplicates.`,
     );
   for (const [column, spec] of Object.entries(inferred.columns))
     if (spec.kind === "category" && spec.values === undefined)
       warnings.push(
         `${column}: ${Number.isFinite(spec.distinct) ? spec.distinct : "over a million"} distinct values (free text?): not listed, learned on train; consider dropping it (features.drop).`,
       );
-  const maxBadFraction = missingLabels > 0.01 ? Math.ceil(missingLabels * 100 + 1) / 100 : 0.01;
+  const maxBadFraction = quarantined > 0.01 ? Math.ceil(quarantined * 100 + 1) / 100 : 0.01;
   // The CSV is named relative to the manifest when it sits below it (a project that carries its data).
   const relative = path.relative(path.dirname(manifestFile), csv);
   const source = relative.startsWith("..") || path.isAbsolute(relative) ? csv : relative;

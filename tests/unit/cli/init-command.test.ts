@@ -86,6 +86,33 @@ describe("npm run init", () => {
     expect(raw.training.threshold).toBeUndefined();
   });
 
+  it("given classes and categories holding commas, brackets or braces, then the written lists read back as the same values", async () => {
+    const labels = ["Credit reporting, repair, or other", "Debt [collection]", "{Mortgage}"];
+    const csv = await tmp.file(
+      "tickets.csv",
+      [
+        "channel,product",
+        ...Array.from({ length: 12 }, (_, i) => `"${["web, app", "phone"][i % 2]}","${labels[i % 3]}"`),
+      ].join("\n"),
+    );
+    const dir = path.join(tmp.path(), "commas");
+    const { code, stdout, stderr } = await captured(() =>
+      initCommand(["--csv", csv, "--target", "product", "--dir", dir]),
+    );
+    expect(code, stderr).toBe(0);
+    const manifest = await loadManifest(path.join(dir, "data", "tickets.yaml"));
+    expect([...manifest.target.classes].sort()).toEqual([...labels].sort());
+    const channel = manifest.columns.channel as { values?: string[] };
+    expect(channel.values).toEqual(["phone", "web, app"]);
+    // 12 rows, 6 distinct (the two columns cycle by 2 and 3): the 6 repeats are quarantined by training, so the
+    // config allows them, and init said so.
+    const config = parse(await readFile(path.join(dir, "configs", "tickets.yaml"), "utf8"));
+    expect(config.data.maxBadFraction).toBe(0.51);
+    expect(stdout).toContain(
+      "warning: 6 rows repeat an earlier row field for field: training quarantines them as duplicates.",
+    );
+  });
+
   it("given existing files, then INIT_EXISTS (exit 1) unless --force", async () => {
     const csv = await tmp.file("twice.csv", "a,y\n1,x\n2,z\n");
     const dir = path.join(tmp.path(), "twice");
