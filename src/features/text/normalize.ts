@@ -103,7 +103,8 @@ const capacity = (s: string) => 8 * s.length + 8;
 function squeezeAscii(s: string, numbers: boolean, strip: boolean): string | undefined {
   if (bytes.length < capacity(s)) bytes = new Uint8Array(capacity(s));
   const buf = bytes;
-  const classes = (asciiClasses ??= asciiClassTable());
+  asciiClasses ??= asciiClassTable();
+  const classes = asciiClasses;
   const length = s.length;
   let n = 0;
   let space = false; // a separator is due before the next unit written

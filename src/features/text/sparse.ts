@@ -177,11 +177,32 @@ export function csrDecisions(x: CsrMatrix, weights: InterleavedWeights): Float64
   const { indptr, indices, data } = x;
   for (let r = 0; r < x.rows; r++) {
     const o = r * m;
-    for (let p = 0; p < m; p++) out[o + p] = bias[p]!;
-    for (let k = indptr[r]!; k < indptr[r + 1]!; k++) {
-      const v = data[k]!;
-      const at = indices[k]! * m;
-      for (let p = 0; p < m; p++) out[o + p] = out[o + p]! + v * w[at + p]!;
+    const from = indptr[r]!;
+    const to = indptr[r + 1]!;
+    // Four outputs at a time in locals: no read-modify-write through memory per cell, one line of weights read.
+    let p = 0;
+    for (; p + 4 <= m; p += 4) {
+      let s0 = bias[p]!;
+      let s1 = bias[p + 1]!;
+      let s2 = bias[p + 2]!;
+      let s3 = bias[p + 3]!;
+      for (let k = from; k < to; k++) {
+        const v = data[k]!;
+        const at = indices[k]! * m + p;
+        s0 += v * w[at]!;
+        s1 += v * w[at + 1]!;
+        s2 += v * w[at + 2]!;
+        s3 += v * w[at + 3]!;
+      }
+      out[o + p] = s0;
+      out[o + p + 1] = s1;
+      out[o + p + 2] = s2;
+      out[o + p + 3] = s3;
+    }
+    for (; p < m; p++) {
+      let sum = bias[p]!;
+      for (let k = from; k < to; k++) sum += data[k]! * w[indices[k]! * m + p]!;
+      out[o + p] = sum;
     }
   }
   return out;

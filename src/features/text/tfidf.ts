@@ -21,9 +21,10 @@
 // columns — what FeatureUnion([word TfidfVectorizer, char_wb TfidfVectorizer]) gives, so a row's norm is √2 then.
 // The char block has its own charMaxFeatures (char n-grams outnumber words by far); minDf/maxDf apply to both.
 import { WorkbenchError } from "../../shared/errors.js";
+import { RowCounts } from "./int-tables.js";
 import { wordTokens } from "./normalize.js";
-import type { CsrMatrix } from "./sparse.js";
-import { CharWbTermIndex, RowCounts, type TermIndex, WordTermIndex } from "./term-index.js";
+import { CsrBuilder, type CsrMatrix } from "./sparse.js";
+import { CharWbTermIndex, type TermIndex, WordTermIndex } from "./term-index.js";
 
 export interface TfidfOptions {
   /** Word n-gram lengths [min, max] (1 ≤ min ≤ max). */
@@ -235,29 +236,6 @@ class Block {
 /** 1 + ln(k) for small counts k, computed as transform would (so the same float64), to skip most Math.log calls. */
 const LOG_TF = Float64Array.from({ length: 64 }, (_, k) => 1 + Math.log(k));
 
-/** CSR arrays grown by doubling while rows are appended. */
-class CsrOutput {
-  indices: Int32Array;
-  data: Float32Array;
-  size = 0;
-
-  constructor(capacity: number) {
-    this.indices = new Int32Array(Math.max(16, capacity));
-    this.data = new Float32Array(Math.max(16, capacity));
-  }
-
-  reserve(cells: number): void {
-    if (this.size + cells <= this.indices.length) return;
-    const capacity = Math.max(this.indices.length * 2, this.size + cells);
-    const indices = new Int32Array(capacity);
-    indices.set(this.indices.subarray(0, this.size));
-    this.indices = indices;
-    const data = new Float32Array(capacity);
-    data.set(this.data.subarray(0, this.size));
-    this.data = data;
-  }
-}
-
 /** The name of a block's column in feature lists (char n-grams quoted, since they carry spaces). */
 function featureName(analyzer: TfidfAnalyzer, term: string): string {
   return analyzer === "word" ? term : `char:${JSON.stringify(term)}`;
@@ -330,8 +308,7 @@ export class TfidfVectorizer {
     this.scratch ??= new RowCounts(Math.max(...this.blocks.map((b) => b.state.terms.length)));
     const row = this.scratch;
     const { counts } = row;
-    const out = new CsrOutput(texts.length * 128);
-    const indptr = new Int32Array(texts.length + 1);
+    const out = new CsrBuilder(this.size, texts.length * 128);
     let values = this.values;
     for (let r = 0; r < texts.length; r++) {
       let offset = 0;
@@ -354,25 +331,12 @@ export class TfidfVectorizer {
           norm += v * v;
         }
         norm = Math.sqrt(norm);
-        out.reserve(n);
-        const { indices, data } = out;
-        let at = out.size;
-        for (let k = 0; k < n; k++) {
-          indices[at] = offset + columns[k]!;
-          data[at++] = values[k]! / norm;
-        }
-        out.size = at;
+        for (let k = 0; k < n; k++) out.push(offset + columns[k]!, values[k]! / norm);
         offset += block.state.terms.length;
       }
-      indptr[r + 1] = out.size;
+      out.endRow();
     }
-    return {
-      rows: texts.length,
-      cols: this.size,
-      indptr,
-      indices: out.indices.slice(0, out.size),
-      data: out.data.slice(0, out.size),
-    };
+    return out.build();
   }
 }
 
