@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadTrainConfig } from "../../../src/config/train-config.js";
-import { KIND_NAMES } from "../../../src/models/kinds/index.js";
+import { KIND_NAMES, modelKind } from "../../../src/models/kinds/index.js";
 import { batchPredict } from "../../../src/pipelines/predict.js";
 import { trainPipeline } from "../../../src/pipelines/train.js";
 import { exportModel } from "../../../src/registry/export-model.js";
@@ -37,7 +37,11 @@ const QUICK: Record<string, string> = {
   "linear-svm": "{}",
 };
 
-describe.each(KIND_NAMES.map((k) => [k]))("kind %s end to end", (kind) => {
+// The tabular kinds on credit-default; the text kinds read text (tests/integration/serving/text-model.test.ts and
+// notebook 03 take them end to end on the complaints data).
+const TABULAR = KIND_NAMES.filter((k) => modelKind(k).input !== "text");
+
+describe.each(TABULAR.map((k) => [k]))("kind %s end to end", (kind) => {
   it("trains and registers; the service answers /invocations and /predict; batch scoring and export agree", async () => {
     const name = uniqueName(`kind-${kind}`);
     const config = await loadTrainConfig(path.join(projectRoot(), "configs", "credit-default.yaml"), [
