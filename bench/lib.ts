@@ -51,6 +51,31 @@ export async function collectStdout(child: ChildProcess): Promise<{ code: number
   return { code, stdout };
 }
 
+/**
+ * `scripts/train.ts` once with `args`, tracking to `uri` (never offline); its output goes to our stderr. Resolves
+ * with the wall time and the run id from the command's last line ("run (…): <uri>/#/experiments/<id>/runs/<run id>").
+ */
+export async function runTrainCommand(
+  args: readonly string[],
+  uri: string,
+): Promise<{ wall_s: number; runId: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, MLFLOW_TRACKING_URI: uri };
+  delete env.MLFLOW_OFFLINE;
+  const started = performance.now();
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", path.join(projectRoot(), "scripts", "train.ts"), ...args],
+    { cwd: projectRoot(), stdio: ["ignore", "pipe", "inherit"], env },
+  );
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => process.stderr.write(chunk));
+  const { code, stdout } = await collectStdout(child);
+  const wall = (performance.now() - started) / 1000;
+  if (code !== 0) throw new Error(`the train command exited with code ${code}`);
+  const runId = /\/runs\/([0-9a-f]{32})\b/.exec(stdout)?.[1];
+  if (runId === undefined) throw new Error("the train command printed no run URL");
+  return { wall_s: wall, runId };
+}
+
 /** The nearest-rank percentile `p` (0..100) of sorted latencies. */
 export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;

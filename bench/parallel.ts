@@ -21,16 +21,14 @@
 //   the goal line      wall-time ratio ≥ 1.6: met or not
 // `--wait-idle 0.9` waits (up to --wait-minutes) before each run until the machine is that idle: other jobs on
 // the same cores distort a parallel benchmark more than a sequential one. Exit code 1 when a run failed.
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadTrainConfig } from "../src/config/train-config.js";
-import { projectRoot } from "../src/shared/project.js";
 import { MlflowClient } from "../src/tracking/client.js";
 import { type LocalServer, startLocalServer } from "../src/tracking/local-server.js";
-import { integerFlag, machineSettler, mirrorDir, progressLogger, round3 } from "./lib.js";
+import { integerFlag, machineSettler, mirrorDir, progressLogger, round3, runTrainCommand } from "./lib.js";
 import { interleave, type Line, runPhases, summaryLines, type TimedRun } from "./parallel-report.js";
 
 const GOAL = 1.6;
@@ -60,51 +58,23 @@ const progress = progressLogger("bench:parallel");
 /** The machine's state before a run starts (after waiting for --wait-idle), recorded in its line. */
 const settle = machineSettler(waitIdle, waitMinutes, progress);
 
-/** The train command's environment: ours, tracking to the bench's server (never offline). */
-function runEnv(uri: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, MLFLOW_TRACKING_URI: uri };
-  delete env.MLFLOW_OFFLINE;
-  return env;
-}
-
-/** Runs the train command once; its stdout and stderr go to our stderr. Resolves with the wall time and run id. */
-async function train(
+/** Runs the train command once with `n` workers. Resolves with the wall time and run id. */
+function train(
   n: number,
   uri: string,
   mirror: string | undefined,
 ): Promise<{ wall_s: number; runId: string }> {
-  const args = [
-    "--import",
-    "tsx",
-    path.join(projectRoot(), "scripts", "train.ts"),
-    "--config",
-    values.config,
-    "--workers",
-    String(n),
-    ...values.set.flatMap((s) => ["--set", s]),
-    ...(mirror === undefined ? [] : ["--mirror", mirror]),
-  ];
-  const started = performance.now();
-  const child = spawn(process.execPath, args, {
-    cwd: projectRoot(),
-    stdio: ["ignore", "pipe", "inherit"],
-    env: runEnv(uri),
-  });
-  let stdout = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk;
-    process.stderr.write(chunk);
-  });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", resolve);
-  });
-  const wall = (performance.now() - started) / 1000;
-  if (code !== 0) throw new Error(`the train command exited with code ${code}`);
-  // The command's last line names the run: "run (<backend> backend, tracking <uri>): <uri>/#/experiments/<id>/runs/<run id>".
-  const runId = /\/runs\/([0-9a-f]{32})\b/.exec(stdout)?.[1];
-  if (runId === undefined) throw new Error("the train command printed no run URL");
-  return { wall_s: wall, runId };
+  return runTrainCommand(
+    [
+      "--config",
+      values.config,
+      "--workers",
+      String(n),
+      ...values.set.flatMap((s) => ["--set", s]),
+      ...(mirror === undefined ? [] : ["--mirror", mirror]),
+    ],
+    uri,
+  );
 }
 
 /** The phases of a training run, read back from its parent and child runs. */

@@ -49,7 +49,15 @@ import { type PreparedData, prepareData } from "../src/pipelines/prepare-data.js
 import { projectRoot, venvExecutable } from "../src/shared/project.js";
 import { MlflowClient } from "../src/tracking/client.js";
 import { type LocalServer, startLocalServer } from "../src/tracking/local-server.js";
-import { collectStdout, integerFlag, machineSettler, mirrorDir, progressLogger, round3 } from "./lib.js";
+import {
+  collectStdout,
+  integerFlag,
+  machineSettler,
+  mirrorDir,
+  progressLogger,
+  round3,
+  runTrainCommand,
+} from "./lib.js";
 import {
   type ConfigRunSummary,
   goalLines,
@@ -151,42 +159,17 @@ async function runJsonChild(label: string, command: string, args: string[]): Pro
   return JSON.parse(lines[0]!) as Line;
 }
 
-/** `npm run train` once against `uri`; its output goes to our stderr. Resolves with the wall time and run id. */
-async function trainOnce(
-  uri: string,
-  mirror: string | undefined,
-): Promise<{ wall_s: number; runId: string }> {
-  const args = [
-    "--import",
-    "tsx",
-    path.join(projectRoot(), "scripts", "train.ts"),
-    "--config",
-    values.config,
-    ...values.set.flatMap((s) => ["--set", s]),
-    ...(mirror === undefined ? [] : ["--mirror", mirror]),
-  ];
-  const env: NodeJS.ProcessEnv = { ...process.env, MLFLOW_TRACKING_URI: uri };
-  delete env.MLFLOW_OFFLINE;
-  const started = performance.now();
-  const child = spawn(process.execPath, args, {
-    cwd: projectRoot(),
-    stdio: ["ignore", "pipe", "inherit"],
-    env,
-  });
-  let stdout = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk;
-    process.stderr.write(chunk);
-  });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", resolve);
-  });
-  const wall = (performance.now() - started) / 1000;
-  if (code !== 0) throw new Error(`the train command exited with code ${code}`);
-  const runId = /\/runs\/([0-9a-f]{32})\b/.exec(stdout)?.[1];
-  if (runId === undefined) throw new Error("the train command printed no run URL");
-  return { wall_s: wall, runId };
+/** `npm run train` of the config once against `uri`. Resolves with the wall time and run id. */
+function trainOnce(uri: string, mirror: string | undefined): Promise<{ wall_s: number; runId: string }> {
+  return runTrainCommand(
+    [
+      "--config",
+      values.config,
+      ...values.set.flatMap((s) => ["--set", s]),
+      ...(mirror === undefined ? [] : ["--mirror", mirror]),
+    ],
+    uri,
+  );
 }
 
 /** The config run's line: its best model's test scores and candidates, read back from MLflow; checks its split. */
