@@ -56,7 +56,7 @@ function onPath(command: string): boolean {
 describe("deploy/compose.yaml", () => {
   it("has MLflow, PostgreSQL, an S3 store, the serving replicas and Prometheus, each with an image or a build that exists", () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ["create-bucket", "mlflow", "postgres", "prometheus", "s3", "serving"].sort(),
+      ["create-bucket", "grafana", "mlflow", "postgres", "prometheus", "s3", "serving"].sort(),
     );
     for (const [name, s] of Object.entries(compose.services)) {
       expect(s.image ?? s.build, `${name} has an image or a build`).toBeDefined();
@@ -67,7 +67,7 @@ describe("deploy/compose.yaml", () => {
           `${name}: ${s.build.dockerfile}`,
         ).toBe(true);
     }
-    for (const name of ["postgres", "s3", "mlflow", "prometheus"])
+    for (const name of ["postgres", "s3", "mlflow", "prometheus", "grafana"])
       expect(svc(name).healthcheck?.test.length, `${name} has a healthcheck`).toBeGreaterThan(1);
   });
 
@@ -243,9 +243,15 @@ describe("deploy/prometheus", () => {
           data: { groups: { rules: { name: string }[] }[] };
         };
         expect(rules.data.groups.flatMap((g) => g.rules.map((r) => r.name)).sort()).toEqual([
+          "ServingDataQuality",
+          "ServingDatasetDrift",
           "ServingErrors",
+          "ServingFeatureDrift",
+          "ServingHighLatencyP99",
+          "ServingOutOfRange",
           "ServingReplicaDown",
           "ServingReplicasDisagree",
+          "ServingShadowDisagreement",
         ]);
       } finally {
         child.kill("SIGTERM");
@@ -253,4 +259,61 @@ describe("deploy/prometheus", () => {
       }
     },
   );
+});
+
+describe("deploy/grafana", () => {
+  it("provisions the compose Prometheus as its data source and the workbench dashboard from the mounted file", async () => {
+    const grafana = svc("grafana");
+    const mounts = new Map(
+      (grafana.volumes ?? []).map((v) => {
+        const [source, target] = v.split(":");
+        return [target!, source!] as const;
+      }),
+    );
+    for (const source of mounts.values()) expect(existsSync(path.join(deploy, source)), source).toBe(true);
+    expect(mounts.get("/etc/grafana/provisioning")).toBe("./grafana/provisioning");
+    const provisioning = path.join(deploy, "grafana", "provisioning");
+    const datasources = parse(
+      await readFile(path.join(provisioning, "datasources", "prometheus.yml"), "utf8"),
+    ) as {
+      datasources: { type: string; url: string; isDefault?: boolean }[];
+    };
+    // The data source is the prometheus service on the port its healthcheck and `ports` use.
+    const prometheus = svc("prometheus");
+    expect(prometheus.ports).toContain("9090:9090");
+    expect(datasources.datasources).toEqual([
+      expect.objectContaining({ type: "prometheus", url: "http://prometheus:9090", isDefault: true }),
+    ]);
+    const providers = parse(
+      await readFile(path.join(provisioning, "dashboards", "workbench.yml"), "utf8"),
+    ) as {
+      providers: { type: string; options: { path: string } }[];
+    };
+    const folder = providers.providers[0]?.options.path ?? "";
+    const dashboards = [...mounts].filter(([target]) => path.posix.dirname(target) === folder);
+    expect(dashboards.map(([, source]) => source)).toEqual(["./grafana/workbench-dashboard.json"]);
+    // The home dashboard is the mounted file, and it is a dashboard Grafana can import.
+    expect(grafana.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH).toBe(dashboards[0]?.[0]);
+    const dashboard = JSON.parse(
+      await readFile(path.join(deploy, "grafana", "workbench-dashboard.json"), "utf8"),
+    ) as {
+      uid: string;
+      schemaVersion: number;
+    };
+    expect(dashboard.uid).toBe("workbench-serving");
+    expect(grafana.depends_on).toMatchObject({ prometheus: { condition: "service_healthy" } });
+    expect(variable(grafana.environment?.GF_SECURITY_ADMIN_PASSWORD)).toBe("GRAFANA_ADMIN_PASSWORD");
+  });
+
+  it("deploy/.env.example names every variable compose.yaml requires", async () => {
+    const text = await readFile(path.join(deploy, "compose.yaml"), "utf8");
+    const required = [...new Set([...text.matchAll(/\$\{([A-Z0-9_]+):\?/g)].map((m) => m[1]!))].sort();
+    const example = await readFile(path.join(deploy, ".env.example"), "utf8");
+    const named = example
+      .split("\n")
+      .map((line) => /^([A-Z0-9_]+)=/.exec(line)?.[1])
+      .filter((name): name is string => name !== undefined);
+    expect(required.length).toBeGreaterThan(3);
+    for (const name of required) expect(named, name).toContain(name);
+  });
 });
