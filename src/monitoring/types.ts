@@ -237,7 +237,14 @@ export interface ShadowComparison {
   /** Mean absolute difference of the probabilities, over rows and classes. */
   meanAbsProbabilityDiff: number;
   /** With labels: challenger minus champion on the gate's metric, with its bootstrap interval. */
-  metric?: { name: string; champion: number; challenger: number; difference: number; ci: [number, number]; labelled: number };
+  metric?: {
+    name: string;
+    champion: number;
+    challenger: number;
+    difference: number;
+    ci: [number, number];
+    labelled: number;
+  };
 }
 
 /** Everything `npm run monitor` found: the JSON summary, the HTML report's content, the run's metrics. */
