@@ -1,7 +1,13 @@
 import { loadTrainConfig, type TrainConfig } from "../config/train-config.js";
+import type { MonitorReport } from "../monitoring/types.js";
 import { type CtResult, ctPipeline } from "../pipelines/ct.js";
+import { type CtMonitorVerdict, type CtWhen, monitorBeforeRetraining } from "../pipelines/ct-monitor.js";
+import { verdictWord } from "../pipelines/monitor-tracking.js";
 import { gateText } from "../promotion/gate-report.js";
 import { ConfigError } from "../shared/errors.js";
+import { TrackingSession } from "../tracking/session.js";
+import { defaultSpoolDir, trackingTarget } from "../tracking/spool.js";
+import { monitorMarkdown } from "../viz/monitor-report.js";
 import { parseCli } from "./args.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import { appendStepSummary, imageTags, writeGithubOutputs } from "./github.js";
@@ -10,6 +16,9 @@ import { runMain } from "./run-main.js";
 const USAGE = `usage: npm run ct -- (--config configs/<name>.yaml | --model <name>) [--recipe champion|config]
                     [--data current|logged] [--set key=value ...] [--force-promote] [--dry-run]
                     [--export DIR] [--exit-zero-when-kept] [--mirror DIR] [--keep-server]
+                    [--current <prediction log | csv> [--labels labels.csv] [--monitor-out DIR]] [--when always|drift]
+--current runs \`npm run monitor\` on the champion first (verdict in the output and the job summary);
+--when drift retrains only when it finds dataset drift or a degraded metric (exit 0, decision "skipped", otherwise).
 exit codes: 0 promoted (dry run: would promote), 3 champion kept, 4 promotion conflict, 5 recipe unusable,
             6 logged data changed, 7 code mismatch (--strict), 8 no champion / not found, 9 server unreachable,
             10 invalid config or data, 1 other failure, 2 usage`;
@@ -78,6 +87,10 @@ export async function ctCommand(argv: readonly string[]): Promise<void> {
       "exit-zero-when-kept": { type: "boolean", default: false },
       mirror: { type: "string" },
       "keep-server": { type: "boolean", default: false },
+      current: { type: "string" },
+      labels: { type: "string" },
+      "monitor-out": { type: "string", default: "out/monitor" },
+      when: { type: "string", default: "always" },
     },
     USAGE,
   );
@@ -97,6 +110,12 @@ export async function ctCommand(argv: readonly string[]): Promise<void> {
   if (recipe !== "champion" && recipe !== "config")
     return usage(`--recipe must be champion or config, not '${recipe}'.`);
   if (recipe === "config" && configFile === undefined) return usage("--recipe config needs --config.");
+  const when = v.when as string;
+  if (when !== "always" && when !== "drift") return usage(`--when must be always or drift, not '${when}'.`);
+  const current = v.current as string | undefined;
+  if (when === "drift" && current === undefined)
+    return usage("--when drift needs --current (the prediction log or a CSV of current rows to monitor).");
+  if (v.labels !== undefined && current === undefined) return usage("--labels needs --current.");
   let config: TrainConfig | undefined;
   if (configFile !== undefined) {
     try {
@@ -111,6 +130,50 @@ export async function ctCommand(argv: readonly string[]): Promise<void> {
   await runMain(
     { keepServer: v["keep-server"] === true, name: "ct", exitCodeFor },
     async ({ client, logger, server }) => {
+      let monitor: CtMonitorVerdict | undefined;
+      if (current !== undefined) {
+        const name = modelName ?? config?.registry.modelName;
+        const tracking = new TrackingSession({
+          client,
+          spoolDir: defaultSpoolDir(),
+          target: trackingTarget(),
+          logger,
+        });
+        try {
+          monitor = await monitorBeforeRetraining(
+            { client, tracking, logger },
+            {
+              modelName: name!,
+              aliases: config?.promotion.aliases ?? { champion: "champion", previous: "previous" },
+              current,
+              ...(v.labels === undefined ? {} : { labels: v.labels as string }),
+              out: v["monitor-out"] as string,
+            },
+            when as CtWhen,
+          );
+        } finally {
+          tracking.close();
+        }
+        printMonitor(monitor);
+        await writeGithubOutputs({
+          monitored: String(monitor.report !== undefined),
+          drift: String(monitor.report?.verdict.drift ?? false),
+          degraded: String(monitor.report?.verdict.degraded ?? false),
+          retrain: String(monitor.retrain),
+        });
+        await appendStepSummary(monitorSummaryMarkdown(monitor));
+        if (!monitor.retrain) {
+          await writeGithubOutputs({
+            promoted: "false",
+            decision: "skipped",
+            model_name: name!,
+            model_version: monitor.report?.model.version ?? "",
+            challenger_version: "",
+            image_tags: "",
+          });
+          return;
+        }
+      }
       const result = await ctPipeline(
         { client, logger },
         {
@@ -140,6 +203,23 @@ export async function ctCommand(argv: readonly string[]): Promise<void> {
         process.exitCode = v["exit-zero-when-kept"] === true ? EXIT.ok : EXIT.kept;
     },
   );
+}
+
+function printMonitor(monitor: CtMonitorVerdict): void {
+  const report: MonitorReport | undefined = monitor.report;
+  if (report === undefined) console.log(`monitor: skipped — ${monitor.skipped ?? "nothing to monitor"}`);
+  else
+    console.log(
+      `monitor: ${report.model.name} v${report.model.version ?? "?"} on ${report.input.rowsUsed} rows of ${report.input.path}: ${verdictWord(report.verdict)} (${report.drift.drifted} of ${report.drift.columns.length} columns drifted)`,
+    );
+  console.log(`decision: ${monitor.retrain ? "retrain" : "skip"} — ${monitor.reason}`);
+}
+
+function monitorSummaryMarkdown(monitor: CtMonitorVerdict): string {
+  const head = `## Monitor before retraining: ${monitor.retrain ? "retrain" : "retraining skipped"}\n\n${monitor.reason}.`;
+  if (monitor.report === undefined)
+    return `${head}\n\nMonitor skipped: ${monitor.skipped ?? "nothing to monitor"}.`;
+  return `${head}\n\n${monitorMarkdown(monitor.report)}`;
 }
 
 function summaryMarkdown(result: CtResult): string {

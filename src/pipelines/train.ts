@@ -19,6 +19,7 @@ import { KINDS } from "../models/kinds/index.js";
 import type { FeatureImportance, IterationRecord, Model } from "../models/model.js";
 import { startTrialWorkers, type TrialWorkers } from "../models/pool.js";
 import { type TrialOutcome, trainCandidates } from "../models/search.js";
+import { buildReferenceProfile, writeReferenceProfile } from "../monitoring/profile.js";
 import { PACKAGE_FORMAT_VERSION, writeModelPackage } from "../registry/model-package.js";
 import { logAndRegisterModel } from "../registry/register.js";
 import { signatureInputs } from "../registry/signature.js";
@@ -510,6 +511,21 @@ async function runTrainPipeline(
         await parent.logArtifact(path.join(work, "plots", "evaluation.html"), "plots");
 
         const packageDir = path.join(work, "model");
+        // The reference profile monitoring compares current data with: the train split's features and the
+        // winner's validation predictions. Written first so that MLmodel's model_size_bytes counts it.
+        await mkdir(packageDir, { recursive: true });
+        await writeReferenceProfile(
+          packageDir,
+          buildReferenceProfile({
+            table: data.splits.train,
+            predictions: { probabilities: probabilities.validation, classes: data.classes, threshold },
+            source: {
+              split: "train",
+              rows: data.splits.train.rowCount,
+              dataFingerprint: data.splits.fingerprints.train,
+            },
+          }),
+        );
         await writeModelPackage(packageDir, {
           model: best.model,
           preprocessor: data.preprocessor,

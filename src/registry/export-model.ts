@@ -1,5 +1,6 @@
 import { cp, mkdir, rm } from "node:fs/promises";
 import path from "node:path";
+import { PROFILE_FILE } from "../monitoring/profile.js";
 import { loadPredictor } from "../serving/model-source.js";
 import type { MlflowClient } from "../tracking/client.js";
 
@@ -23,6 +24,8 @@ export async function exportModel(
         "model-meta.json",
         "MLmodel",
         "input_example.json",
+        // Monitoring's reference (a package without one must not inherit a previous export's).
+        PROFILE_FILE,
         // The python_function flavor's loader and environments (python-flavor.ts).
         "code",
         "requirements.txt",

@@ -55,6 +55,8 @@ export interface WorkflowRunOptions {
   event: Event;
   /** workflow_dispatch inputs; declared defaults fill the rest, as on GitHub. */
   inputs?: Record<string, string | boolean | number>;
+  /** The cron of the schedule that fired (`github.event.schedule`); default: the workflow's first. */
+  schedule?: string;
   secrets?: Record<string, string>;
   vars?: Record<string, string>;
   /** The runner machine's own environment beyond PATH/HOME/locale (e.g. WORKBENCH_DATA_MIRROR). */
@@ -179,7 +181,9 @@ export class WorkflowRun {
     const event: Record<string, ExprValue> =
       this.options.event === "workflow_dispatch"
         ? { inputs: Object.fromEntries(Object.entries(this.inputs).map(([k, v]) => [k, toText(v)])) }
-        : {};
+        : this.options.event === "schedule"
+          ? { schedule: this.options.schedule ?? this.doc.on.schedule?.[0]?.cron ?? "" }
+          : {};
     const status = { failed: needs.some((n) => this.results[n]!.result !== "success") };
     const contexts: Record<string, Scope> = {
       github: new Scope("github", { ...github, event, token: TOKEN }, "throw"),

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import { loadTrainConfig } from "../../../src/config/train-config.js";
 import { evaluate } from "../../../src/evaluation/metrics.js";
 import { transform } from "../../../src/features/preprocessor.js";
+import { readReferenceProfile } from "../../../src/monitoring/profile.js";
 import { prepareData } from "../../../src/pipelines/prepare-data.js";
 import { trainPipeline } from "../../../src/pipelines/train.js";
 import { MLFLOW_VERSION } from "../../../src/registry/mlflow-version.js";
@@ -169,6 +170,12 @@ describe("training pipeline end to end against a real MLflow server", () => {
         threshold: result.threshold,
         kind: result.best.kind,
       });
+      // The reference profile travels with the model: the train split's features and the validation predictions.
+      const profile = await readReferenceProfile(dir);
+      expect(profile?.source).toMatchObject({ split: "train", dataFingerprint: pkg.meta.dataFingerprint });
+      expect(profile?.columns.length, "23 features: no id, no target").toBe(23);
+      expect(profile?.columns.map((c) => c.name)).not.toContain("default.payment.next.month");
+      expect(profile?.predictions).toMatchObject({ classes: ["0", "1"], score: { name: "probability_1" } });
       const data = await prepareData(config, { ...(mirror ? { mirror } : {}) });
       const holdout = pkg.model.predict(transform(pkg.preprocessor, data.splits.holdout));
       expect(
@@ -201,6 +208,7 @@ describe("training pipeline end to end against a real MLflow server", () => {
           "input_example.json",
           "model-meta.json",
           "preprocessor.json",
+          "reference_profile.json",
           "registered_model_meta",
         ]),
       );

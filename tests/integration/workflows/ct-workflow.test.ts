@@ -194,4 +194,21 @@ describe("ct.yml on the local runner", () => {
       client.close();
     }
   }, 600_000);
+  it("the daily drift schedule with no prediction log configured skips its steps (a green, empty run)", async () => {
+    const model = uniqueName("ct-wf-daily");
+    const run = startWorkflowRun(host, WORKFLOW, { event: "schedule", schedule: "30 6 * * *", machineEnv });
+    const workspace = await checkout(model);
+    const ct = await run.runJob("ct", workspace);
+    expectSuccess(ct);
+    for (const step of [
+      "Restore the MLflow store",
+      "Set-up",
+      "ct",
+      "Save the MLflow store",
+      "Upload the MLflow store",
+      "Upload the monitor report",
+    ])
+      expect(findStep(ct, step).skipped, `${step}: nothing to monitor`).toBe(true);
+    expect((await run.runJob("publish", workspace)).result).toBe("skipped");
+  }, 300_000);
 });
