@@ -1,8 +1,8 @@
 import { ConfigError, WorkbenchError } from "../shared/errors.js";
 
 /**
- * Exit codes of `npm run ct`, `npm run replay` and `npm run rollback`: scripts and workflows can tell a kept
- * champion from a conflict from a refusal without parsing output.
+ * Exit codes of `npm run ct`, `npm run replay`, `npm run rollback` and `npm run monitor`: scripts and workflows
+ * can tell a kept champion from a conflict from a refusal, or drift from degradation, without parsing output.
  */
 export const EXIT = {
   ok: 0,
@@ -24,6 +24,10 @@ export const EXIT = {
   unreachable: 9,
   /** Invalid config, environment or data. */
   invalid: 10,
+  /** `npm run monitor`: dataset drift found (and no degradation). */
+  drift: 11,
+  /** `npm run monitor`: the model's metric on labelled rows dropped past --max-drop (drift or not). */
+  degraded: 12,
 } as const;
 
 const BY_CODE: Record<string, number> = {
@@ -45,14 +49,24 @@ const BY_CODE: Record<string, number> = {
   TRACKING_TIMEOUT: EXIT.unreachable,
   CT_USAGE: EXIT.usage,
   REPLAY_SOURCE_INVALID: EXIT.usage,
+  CLI_USAGE: EXIT.usage,
+  MONITOR_NO_PROFILE: EXIT.notFound,
+  MONITOR_NO_SHADOW: EXIT.notFound,
+  MONITOR_ID_REQUIRED: EXIT.usage,
+  MONITOR_LABELS_NEED_MODEL: EXIT.usage,
+  MONITOR_COMPARE_NEEDS_LOG: EXIT.usage,
+  MONITOR_COMPARE_NEEDS_MODEL: EXIT.usage,
 };
 
-/** The exit code for an error thrown by a CT command. */
+/** Error codes that mean bad input data or files (exit 10), besides DATA_* and CONFIG_* codes. */
+const INVALID_PREFIXES = ["DATA_", "CONFIG_", "MONITOR_", "PROFILE_", "MANIFEST_"];
+
+/** The exit code for an error thrown by a CT or monitor command. */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof WorkbenchError) {
     const mapped = BY_CODE[error.code];
     if (mapped !== undefined) return mapped;
-    if (error instanceof ConfigError || error.code.startsWith("DATA_") || error.code.startsWith("CONFIG_"))
+    if (error instanceof ConfigError || INVALID_PREFIXES.some((prefix) => error.code.startsWith(prefix)))
       return EXIT.invalid;
   }
   return EXIT.failed;
