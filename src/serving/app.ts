@@ -8,6 +8,7 @@ import Fastify, {
   type FastifyRequest,
 } from "fastify";
 import type { Logger } from "../shared/logger.js";
+import type { DriftGauge } from "./drift-gauge.js";
 import { clipName, missingTextColumns, rowsToTable, type SchemaEnforcement } from "./input.js";
 import { createMetrics, type ServiceMetrics } from "./metrics.js";
 import type { ModelHolder } from "./model-holder.js";
@@ -25,6 +26,8 @@ import { invalidInput, predictPayload, textColumnMissing } from "./predict-paylo
 import type { PredictionLog } from "./prediction-log.js";
 import { InputValidationError, type Prediction, type Predictor } from "./predictor.js";
 import { warningsHeader } from "./schema-warnings.js";
+import { ServiceMonitor, type ServiceMonitorOptions } from "./service-monitor.js";
+import type { Shadow } from "./shadow.js";
 
 export interface ServeOptions {
   /** Bearer token required on prediction and admin routes; open when undefined. */
@@ -44,11 +47,22 @@ export interface ServeOptions {
   /** Structured request logs (request id bound); none when undefined. */
   logger?: Logger;
   version?: string;
+  /** The drift gauge (see ServiceMonitorOptions; default every 300 s once 200 rows are in). */
+  drift?: ServiceMonitorOptions["drift"];
+  /** Shadow (A/B) mode: a challenger scores a share of the requests after the answer (see ServiceMonitorOptions). */
+  shadow?: ServiceMonitorOptions["shadow"];
 }
 
 export interface ServiceApp {
   app: FastifyInstance;
   metrics: ServiceMetrics;
+  drift: DriftGauge;
+  shadow: Shadow | undefined;
+  /**
+   * Resolves once the work queued so far is done: after the answers sent (shadow scoring, the drift window) and
+   * reading a hot-swapped model's reference profile.
+   */
+  settled(): Promise<void>;
 }
 
 const errorBody = {
@@ -78,6 +92,18 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
   const bodyLimit = options.bodyLimit ?? 10 * 1024 * 1024;
   const enforcement: SchemaEnforcement = options.strict ? "strict" : "mlflow";
   const metrics = createMetrics();
+  let monitor: ServiceMonitor;
+  try {
+    monitor = await ServiceMonitor.create(holder, metrics, {
+      ...(options.predictionLog ? { predictionLog: options.predictionLog } : {}),
+      ...(options.drift ? { drift: options.drift } : {}),
+      ...(options.shadow ? { shadow: options.shadow } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
+  } catch (error) {
+    metrics.close();
+    throw error;
+  }
   /** Every error answer: {error_code, message[, errors]}, counted by route and code. */
   const fail = (
     reply: FastifyReply,
@@ -142,9 +168,19 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
     );
   };
   setInfo(holder.current);
+
   holder.onSwap = (next) => {
     setInfo(next);
     metrics.swaps.inc();
+    monitor.swapped(next);
+  };
+  // Work that waits for the answer to be sent (the drift window, the shadow challenger).
+  const afterAnswer = (req: FastifyRequest) => {
+    try {
+      monitor.afterAnswer(req);
+    } catch (error) {
+      req.log.error({ err: error }, "work after the answer failed");
+    }
   };
 
   // While closing, answers in flight end their keep-alive connection, so close() waits for them and not
@@ -153,7 +189,10 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
   app.addHook("preClose", async () => {
     closing = true;
   });
-  app.addHook("onClose", async () => metrics.close());
+  app.addHook("onClose", async () => {
+    monitor.close();
+    metrics.close();
+  });
   app.addHook("onSend", async (_req, reply) => {
     if (closing) reply.header("connection", "close");
   });
@@ -165,7 +204,9 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
     const status = String(reply.statusCode);
     metrics.requests.inc({ route, method: req.method, status });
     metrics.latency.observe({ route, status }, reply.elapsedTime / 1000);
+    afterAnswer(req);
   });
+  app.addHook("onRequestAbort", async (req) => afterAnswer(req));
   const guarded = new Set(["/invocations", "/predict", "/admin/reload"]);
   app.addHook("preHandler", async (req, reply) => {
     const route = req.routeOptions.url ?? "";
@@ -255,18 +296,24 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
         `The batch has ${payload.rows.length} rows; the limit is ${maxRows}.`,
       );
     const predictor = holder.current;
+    const signals = monitor.signals(predictor);
     const { inputs } = predictor.model.meta;
     const absent = missingTextColumns(payload.rows, inputs, predictor.model.preprocessor);
     if (absent.length > 0) throw textColumnMissing(predictor, absent);
+    const requestEnforcement = payload.format === "texts" ? "strict" : enforcement;
     const { table, problems, problemCount, warnings } = rowsToTable(
       payload.rows,
       inputs,
       predictor.model.preprocessor,
       payload.mode,
-      { maxProblems: MAX_LISTED_PROBLEMS, enforcement: payload.format === "texts" ? "strict" : enforcement },
+      { maxProblems: MAX_LISTED_PROBLEMS, enforcement: requestEnforcement },
     );
-    if (problemCount > 0) throw invalidInput(problems, problemCount);
+    if (problemCount > 0) {
+      signals.countProblems(problems);
+      throw invalidInput(problems, problemCount);
+    }
     if (warnings.length > 0) {
+      signals.countWarnings(warnings);
       // As MLflow's scoring server does (a logged warning), and where the client sees it.
       for (const w of warnings) metrics.schemaWarnings.inc({ kind: w.kind }, w.count);
       reply.header("x-schema-warnings", warningsHeader(warnings));
@@ -278,12 +325,14 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
     const perClass = new Map<string, number>();
     for (const p of predictions) perClass.set(p.label, (perClass.get(p.label) ?? 0) + 1);
     for (const [label, count] of perClass) metrics.predictions.inc({ class: label, version }, count);
-    options.predictionLog?.write({
-      time: new Date().toISOString(),
+    monitor.scored(req, {
       requestId: String(req.id),
-      model: { name: predictor.origin.name, version: predictor.origin.version },
-      inputs: payload.rows,
-      outputs: predictions,
+      predictor,
+      rows: payload.rows,
+      mode: payload.mode,
+      enforcement: requestEnforcement,
+      table,
+      predictions,
     });
     return { predictor, predictions };
   };
@@ -360,6 +409,7 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
   app.get("/health", { schema: { description: "Readiness: 200 once the model is loaded." } }, async () => ({
     status: "ok",
     model: { name: holder.current.origin.name, version: holder.current.origin.version },
+    ...(monitor.shadow ? { shadow: monitor.shadow.summary } : {}),
   }));
   app.get("/version", async () => ({
     service: options.version ?? "0.1.0",
@@ -398,6 +448,8 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
         trainingData: { fingerprint: meta.dataFingerprint },
         backend: meta.backend,
         trainedAt: meta.trainedAt,
+        monitoring: monitor.info(p),
+        ...(monitor.shadow ? { shadow: monitor.shadow.info } : {}),
       };
     },
   );
@@ -412,5 +464,11 @@ export async function createApp(holder: ModelHolder, options: ServeOptions = {})
       return { swapped, model: { name: holder.current.origin.name, version: holder.current.origin.version } };
     },
   );
-  return { app, metrics };
+  return {
+    app,
+    metrics,
+    drift: monitor.drift,
+    shadow: monitor.shadow,
+    settled: () => monitor.settled(),
+  };
 }

@@ -18,6 +18,14 @@ export interface PredictionRecord {
   model: { name: string; version: string | undefined };
   inputs: Record<string, unknown>[];
   outputs: { label: string; probabilities: Record<string, number> }[];
+  /**
+   * Shadow (A/B) mode: the challenger's outputs for the same rows, scored after the answer (which always comes
+   * from the champion, `outputs`) was sent. Absent when the request was not shadowed or the challenger failed.
+   */
+  shadow?: {
+    model: { name: string; version: string | undefined };
+    outputs: { label: string; probabilities: Record<string, number> }[];
+  };
 }
 
 /**
@@ -35,14 +43,24 @@ export class PredictionLog {
 
   /** Logs the record when sampled; never throws into the request path (failures are counted). */
   write(record: PredictionRecord): boolean {
-    if ((this.options.random ?? Math.random)() >= this.options.sampleRate) return false;
+    if (!this.sample()) return false;
+    this.append(record);
+    return true;
+  }
+
+  /** Draws whether a request is in the sample (the service decides once, then appends later). */
+  sample(): boolean {
+    return (this.options.random ?? Math.random)() < this.options.sampleRate;
+  }
+
+  /** Logs the record, sampled or not (a shadowed request's record is always kept); never throws. */
+  append(record: PredictionRecord): void {
     const line = `${JSON.stringify(record)}\n`;
     this.queue = this.queue
-      .then(() => this.append(line))
+      .then(() => this.appendLine(line))
       .catch(() => {
         this.failures++;
       });
-    return true;
   }
 
   failures = 0;
@@ -52,7 +70,7 @@ export class PredictionLog {
     return this.queue;
   }
 
-  private async append(line: string): Promise<void> {
+  private async appendLine(line: string): Promise<void> {
     if (this.size === undefined) {
       await mkdir(this.options.dir, { recursive: true });
       this.size = await stat(this.file).then(
