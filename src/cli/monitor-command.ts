@@ -6,7 +6,6 @@ import { P_VALUE_CORRECTIONS, STAT_TEST_NAMES } from "../monitoring/options.js";
 import { type CurrentFormat, DEFAULT_MAX_BAD_FRACTION } from "../monitoring/read-current.js";
 import type { MonitorReport, PValueCorrection, StatTestName } from "../monitoring/types.js";
 import { MONITOR_HTML, MONITOR_JSON, type MonitorOptions, runMonitor } from "../pipelines/monitor.js";
-import { buildProfileFromCsv } from "../pipelines/monitor-profile.js";
 import { verdictWord } from "../pipelines/monitor-tracking.js";
 import { WorkbenchError } from "../shared/errors.js";
 import { createLogger } from "../shared/logger.js";
@@ -292,6 +291,8 @@ export async function monitorProfileCommand(argv: readonly string[]): Promise<vo
   if (parsed === undefined) return;
   const v = parsed.values;
   try {
+    // Loaded here: the dataset manifest's schema code is not needed by `npm run monitor`.
+    const { buildProfileFromCsv } = await import("../pipelines/monitor-profile.js");
     const result = await buildProfileFromCsv({
       data: v.data as string,
       manifest: v.manifest as string,

@@ -248,8 +248,7 @@ export class CurrentAccumulator {
       return;
     }
     if (isMissingField(raw)) return;
-    const key = categoryKey(raw);
-    for (let i = 0; i < count; i++) this.addCategory(column, key);
+    if (count > 0) this.addCategory(column, categoryKey(raw), count);
   }
 
   /** A text (text columns; other columns read it as a raw field). Empty or whitespace-only = missing. */
@@ -306,21 +305,16 @@ export class CurrentAccumulator {
     this.labels.set(label, (this.labels.get(label) ?? 0) + 1);
   }
 
-  private addCategory(column: number, key: string): void {
+  /** `count` rows (at least 1) of one category key: the same counts as `count` single adds. */
+  private addCategory(column: number, key: string, count = 1): void {
     const counts = this.categories[column]!;
     const seen = counts.get(key);
-    this.present[column]!++;
-    if (seen !== undefined) {
-      counts.set(key, seen + 1);
-      if (this.known[column] !== undefined && !this.known[column]!.has(key)) this.unseen[column]!++;
-      return;
-    }
-    if (this.known[column] !== undefined && !this.known[column]!.has(key)) this.unseen[column]!++;
-    if (counts.size >= this.options.maxCategories && !counts.has(OVERFLOW_CATEGORY))
-      counts.set(OVERFLOW_CATEGORY, 1);
-    else if (counts.size >= this.options.maxCategories)
-      counts.set(OVERFLOW_CATEGORY, counts.get(OVERFLOW_CATEGORY)! + 1);
-    else counts.set(key, 1);
+    this.present[column]! += count;
+    const known = this.known[column];
+    if (known !== undefined && !known.has(key)) this.unseen[column]! += count;
+    if (seen !== undefined) counts.set(key, seen + count);
+    else if (counts.size < this.options.maxCategories) counts.set(key, count);
+    else counts.set(OVERFLOW_CATEGORY, (counts.get(OVERFLOW_CATEGORY) ?? 0) + count);
   }
 
   private check(column: number): this {

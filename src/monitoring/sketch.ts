@@ -33,15 +33,25 @@ export interface ValueSketchOptions {
    * in the CPU cache, fine enough that the Wasserstein distance moves by less than 1e-4 of the column's std.
    */
   maxBins?: number;
+  /**
+   * Values buffered at most (default 131,072; at least 512). Changes the speed only, never the summary (see
+   * MAX_SEGMENT); tests set it to check that.
+   */
+  maxBuffer?: number;
 }
 
 const INITIAL_SLOTS = 64;
 /**
- * Values buffered before they enter the table: as many as the table has slots (512 to 16,384), so that one flush
- * visits most of a large table's cache lines more than once instead of missing the cache on every value.
+ * Values are buffered before they enter the table and counted a segment at a time. A segment holds as many
+ * values as the table has slots (512 to 16,384): its min and max are taken before its values are counted, so
+ * when the table compresses, the bins depend on the segments; they are fixed by this rule alone, so every
+ * sketch of the same values is the same. The buffer holds up to four segments (at most 131,072 values, 1 MiB),
+ * so that a large table stays in the CPU cache across consecutive segments instead of being evicted by the
+ * other columns' tables between them; the buffer's size changes the speed only, never a count.
  */
 const MIN_BUFFER = 512;
-const MAX_BUFFER = 16_384;
+const MAX_SEGMENT = 16_384;
+const MAX_BUFFER = 131_072;
 
 // Hashing a double by its bits (one shared scratch buffer: a sketch call never yields).
 const scratch = new Float64Array(1);
@@ -82,6 +92,7 @@ function nextPowerOfTwo(n: number): number {
 export class ValueSketch {
   readonly maxPoints: number;
   readonly maxBins: number;
+  readonly maxBuffer: number;
   /** Slots of `stride` numbers: key (NaN = empty), count, and (compressed) the sum of the bin's values. */
   private slots: Float64Array;
   private stride = 2;
@@ -96,6 +107,8 @@ export class ValueSketch {
   private n = 0;
   private buffer = new Float64Array(MIN_BUFFER);
   private pending = 0;
+  /** Values per segment (see MAX_SEGMENT): grows with the table, never shrinks. */
+  private segment = MIN_BUFFER;
   private shift = 0;
   private s1 = 0;
   private s2 = 0;
@@ -109,6 +122,10 @@ export class ValueSketch {
       throw new RangeError("maxPoints must be an integer >= 4");
     if (!Number.isInteger(maxBins) || maxBins < 4 || maxBins > maxPoints)
       throw new RangeError("maxBins must be an integer in [4, maxPoints]");
+    const maxBuffer = options.maxBuffer ?? MAX_BUFFER;
+    if (!Number.isInteger(maxBuffer) || maxBuffer < MIN_BUFFER)
+      throw new RangeError(`maxBuffer must be an integer >= ${MIN_BUFFER}`);
+    this.maxBuffer = maxBuffer;
     this.maxPoints = maxPoints;
     this.maxBins = maxBins;
     this.slots = emptySlots(INITIAL_SLOTS, 2);
@@ -156,21 +173,44 @@ export class ValueSketch {
    */
   add(value: number): void {
     this.buffer[this.pending++] = value;
-    if (this.pending === this.buffer.length) this.flush();
+    if (this.pending === this.buffer.length) this.flush(false);
   }
 
-  private flush(): void {
+  /**
+   * Counts the buffered values a segment at a time: all of them (`partial`: a summary or a getter needs the
+   * counts now), or only whole segments, the rest staying buffered (the buffer is full).
+   */
+  private flush(partial = true): void {
     const count = this.pending;
     if (count === 0) return;
-    this.pending = 0;
     const buffer = this.buffer;
-    if (this.n === 0) this.shift = buffer[0]! + 0;
+    let from = 0;
+    while (from < count && (partial || count - from >= this.segment)) {
+      const to = Math.min(count, from + this.segment);
+      this.countSegment(buffer, from, to);
+      from = to;
+      this.segment = Math.max(this.segment, Math.min(MAX_SEGMENT, Math.max(MIN_BUFFER, this.mask + 1)));
+    }
+    this.pending = count - from;
+    const wanted = Math.max(
+      this.segment,
+      Math.min(this.maxBuffer, Math.max(MIN_BUFFER, 4 * (this.mask + 1))),
+    );
+    if (wanted > buffer.length) {
+      this.buffer = new Float64Array(wanted);
+      this.buffer.set(buffer.subarray(from, count));
+    } else if (this.pending > 0) buffer.copyWithin(0, from, count);
+  }
+
+  /** Moments, range and counts of buffer[from..to): one segment (see MAX_SEGMENT). */
+  private countSegment(buffer: Float64Array, from: number, to: number): void {
+    if (this.n === 0) this.shift = buffer[from]! + 0;
     const shift = this.shift;
     let s1 = 0;
     let s2 = 0;
     let lo = this.lo;
     let hi = this.hi;
-    for (let j = 0; j < count; j++) {
+    for (let j = from; j < to; j++) {
       const x = buffer[j]! + 0; // -0 and 0 are one value
       buffer[j] = x;
       const d = x - shift;
@@ -179,16 +219,13 @@ export class ValueSketch {
       if (x < lo) lo = x;
       if (x > hi) hi = x;
     }
-    this.n += count;
+    this.n += to - from;
     this.s1 += s1;
     this.s2 += s2;
     this.lo = lo;
     this.hi = hi;
-    let j = 0;
-    while (j < count)
-      j = this.scale === 0 ? this.countExact(buffer, j, count) : this.countBinned(buffer, j, count);
-    const wanted = Math.min(MAX_BUFFER, Math.max(MIN_BUFFER, this.mask + 1));
-    if (wanted > buffer.length) this.buffer = new Float64Array(wanted);
+    let j = from;
+    while (j < to) j = this.scale === 0 ? this.countExact(buffer, j, to) : this.countBinned(buffer, j, to);
   }
 
   /**
@@ -396,6 +433,7 @@ export class ValueSketch {
   reset(): void {
     this.pending = 0;
     this.buffer = new Float64Array(MIN_BUFFER);
+    this.segment = MIN_BUFFER;
     this.resize(INITIAL_SLOTS, 2);
     this.scale = 0;
     this.linear = 1;

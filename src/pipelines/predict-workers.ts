@@ -5,9 +5,10 @@
 //
 // The scorer reads each row exactly as batch scoring always has: training's reading of a CSV field
 // (data/csv-value.ts: missing tokens, strict decimal numbers) and then the model's input check (the checks of
-// serving/input.ts rowsToTable for typed values: required columns absent from the file, integers for `long`),
-// column-wise, without building an object per row. Chunks without quotes or whitespace (the usual machine-written
-// CSV) are split by hand; any other chunk is parsed by csv-parse with the options batch scoring has always used.
+// serving/input.ts rowsToTable for typed values: required columns absent from the file, integers for `long`;
+// then the signature's category recodes), column-wise, without building an object per row. Chunks without quotes
+// or whitespace (the usual machine-written CSV) are split by hand; any other chunk is parsed by csv-parse with the
+// options batch scoring has always used.
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -19,6 +20,7 @@ import { checkTextField } from "../data/validate.js";
 import { transform } from "../features/preprocessor.js";
 import { workerEntryFor } from "../models/pool.js";
 import type { PackagedModel } from "../registry/model-package.js";
+import { recodeCategory } from "../registry/signature.js";
 import { textRules } from "../serving/input.js";
 import { errorMessage, WorkbenchError } from "../shared/errors.js";
 
@@ -423,7 +425,14 @@ export function createChunkScorer(packaged: PackagedModel, settings: ScoringSett
           const column = strings[i]!;
           column.length = good;
           if (isText[i]) table.text[names[i]!] = column;
-          else table.categorical[names[i]!] = column;
+          else {
+            // The manifest's raw codes become the category training saw, as rowsToTable recodes them.
+            const input = inputs[i]!;
+            if (input.recode !== undefined)
+              for (let r = 0; r < good; r++)
+                if (column[r] !== "") column[r] = recodeCategory(input, column[r]!);
+            table.categorical[names[i]!] = column;
+          }
         } else table.numeric[names[i]!] = numeric[i]!.subarray(0, good);
       }
       const probabilities = model.predict(transform(preprocessor, table));

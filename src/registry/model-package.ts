@@ -60,6 +60,8 @@ const metaSchema = z.object({
       text: z
         .object({ maxLength: z.number().int().positive(), overLength: z.enum(["truncate", "reject"]) })
         .optional(),
+      // Absent in packages written before the manifest's category recodes travelled with the model.
+      recode: z.record(z.string()).optional(),
     }),
   ),
   featureNames: z.array(z.string()),

@@ -20,11 +20,18 @@ export interface SignatureColumn {
   required: boolean;
   /** Present on text columns (type `string`): free text, not a category. */
   text?: TextInputRule;
+  /**
+   * Present on category columns whose manifest recodes raw codes (`recode`): category key of the raw value →
+   * the category training saw (data/validate.ts applies the same map). Serving and batch scoring apply it
+   * through recodeCategory; MLflow's signature in MLmodel has no place for it.
+   */
+  recode?: Record<string, string>;
 }
 
 /**
  * The signature's input columns for a dataset: every feature column in manifest order, its MLflow type
- * (text → `string`), required unless nullable, text columns with their length rule.
+ * (text → `string`), required unless nullable, text columns with their length rule, category columns with
+ * their recode map when the manifest has one.
  * @example signatureInputs(complaints) // [{ name: "Consumer complaint narrative", type: "string", required: true, text: { maxLength: 20000, overLength: "truncate" } }]
  */
 export function signatureInputs(manifest: DatasetManifest): SignatureColumn[] {
@@ -36,8 +43,20 @@ export function signatureInputs(manifest: DatasetManifest): SignatureColumn[] {
       required: !spec.nullable,
     };
     if (spec.type === "text") column.text = { maxLength: spec.maxLength, overLength: spec.overLength };
+    if (spec.type === "category" && Object.keys(spec.recode).length > 0) column.recode = { ...spec.recode };
     return column;
   });
+}
+
+/**
+ * A category value as training saw it: the column's recode map applied to `key` (the category key of the raw
+ * value, as serving/input.ts rowsToTable keys it: String(number) for long and double columns, the text as sent
+ * for string ones); any other key, and every key of a column without a map, is returned as it is.
+ * @example recodeCategory({ name: "EDUCATION", type: "long", required: true, recode: { "0": "4" } }, "0") // "4"
+ */
+export function recodeCategory(column: SignatureColumn, key: string): string {
+  const recode = column.recode;
+  return recode !== undefined && Object.hasOwn(recode, key) ? recode[key]! : key;
 }
 
 /** The text columns of a signature, in order. */

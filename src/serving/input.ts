@@ -2,7 +2,7 @@ import { isMissingField, parseNumberField } from "../data/csv-value.js";
 import type { Table } from "../data/table.js";
 import { checkTextField } from "../data/validate.js";
 import type { PreprocessorState } from "../features/preprocessor.js";
-import type { SignatureColumn, TextInputRule } from "../registry/signature.js";
+import { recodeCategory, type SignatureColumn, type TextInputRule } from "../registry/signature.js";
 import { type SchemaWarning, SchemaWarnings } from "./schema-warnings.js";
 
 /**
@@ -158,8 +158,10 @@ const NAN_TEXT = /^\s*[+-]?nan\s*$/i;
  * Checks rows against the model's input signature and builds the table the preprocessor reads.
  * Every problem is collected (never only the first): missing and unknown columns, wrong types, nulls where a
  * value is required, non-finite numbers. Unknown category values are fine: the preprocessor's unknown bucket
- * takes them. Text cells (CSV) are read by data/csv-value.ts, as training reads them: missing tokens (NA,
- * null, …) are missing values, and only plain decimal notation is a number ("0x31", "0b1", "1_000" are not).
+ * takes them. A category value checked for its type then goes through the column's recode map (recodeCategory:
+ * the manifest's raw codes become the category training saw, as data/validate.ts recodes them). Text cells
+ * (CSV) are read by data/csv-value.ts, as training reads them: missing tokens (NA, null, …) are missing values,
+ * and only plain decimal notation is a number ("0x31", "0b1", "1_000" are not).
  * Under the `mlflow` enforcement, what MLflow's scoring server accepts is accepted (see SchemaEnforcement)
  * and reported in `warnings`; what it refuses stays a problem. Text columns (textRules) go to the table's `text`,
  * read as training reads them (readText), their problems carrying a TextProblemCode.
@@ -271,7 +273,7 @@ export function rowsToTable(
           report({ row: r, field: column.name, problem: `expected a string, got ${describe(value)}` });
           continue;
         }
-        if (categories[column.name] !== undefined) categories[column.name]![r] = text;
+        if (categories[column.name] !== undefined) categories[column.name]![r] = recodeCategory(column, text);
         continue;
       }
       const number = readNumber(value, column, mode, lenient);
@@ -287,7 +289,8 @@ export function rowsToTable(
         }
         warnings.add("not_integer", column.name, String(number.value));
       }
-      if (categorical.has(column.name)) categories[column.name]![r] = String(number.value);
+      if (categorical.has(column.name))
+        categories[column.name]![r] = recodeCategory(column, String(number.value));
       else numeric[column.name]![r] = number.value;
     }
   });

@@ -167,7 +167,8 @@ def _read_columns(
 
     As src/serving/input.ts reads rows: every problem is collected; a required column without a value is one;
     a category column of type string takes strings as they are, one of type long/double takes numbers (or their
-    text) and keys them as JavaScript's String(number) does, so 2 and "2.0" are category "2".
+    text) and keys them as JavaScript's String(number) does, so 2 and "2.0" are category "2"; a column's recode
+    map (model-meta.json) then maps raw codes to the category training saw.
     """
     rows = len(frame)
     numeric: dict[str, np.ndarray] = {}
@@ -206,6 +207,10 @@ def _read_columns(
             numeric[name] = values
     if problems:
         raise WorkbenchInputError(problems)
+    for column in inputs:  # the manifest's raw codes, as training recoded them (recodeCategory in signature.ts)
+        recode = column.get("recode") or {}
+        if recode and column["name"] in categories:
+            categories[column["name"]] = [recode.get(v, v) if v != "" else v for v in categories[column["name"]]]
     return rows, numeric, categories
 
 

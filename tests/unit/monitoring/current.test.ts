@@ -103,6 +103,34 @@ describe("CurrentAccumulator on a reference", () => {
     expect(acc.column(1).unseen).toBe(4);
   });
 
+  it("addStrings(raw, count) counts exactly as count addString calls: categories, overflow, unseen, missing", () => {
+    // Runs of repeated values (as the CSV reader's tallies hand them over), past maxCategories, with missing tokens.
+    const runs: [string, number][] = [
+      ["a", 3],
+      [" b ", 2],
+      ["", 4],
+      ["c", 1],
+      ["NA", 2],
+      ["d", 5],
+      ["a", 2],
+      ["e", 3],
+      ["d", 1],
+      ["(other categories)", 2],
+      ["f", 0],
+      ["b", 7],
+    ];
+    for (const maxCategories of [1, 2, 3, 4, 10]) {
+      const one = new CurrentAccumulator(reference(), { maxCategories });
+      const bulk = new CurrentAccumulator(reference(), { maxCategories });
+      for (const [raw, count] of runs) {
+        for (let i = 0; i < count; i++) one.addString(1, raw);
+        bulk.addStrings(1, raw, count);
+      }
+      expect([...bulk.categoryCounts(1)]).toEqual([...one.categoryCounts(1)]);
+      expect(bulk.column(1)).toEqual(one.column(1));
+    }
+  });
+
   it("given predictions, then labels and the positive class's score are counted; NaN probabilities are invalid", () => {
     const acc = new CurrentAccumulator(reference());
     acc.addPrediction([0.8, 0.2], "no");

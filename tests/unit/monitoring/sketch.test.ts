@@ -79,6 +79,7 @@ describe("ValueSketch, exact counts", () => {
   it("rejects a maxPoints or maxBins it cannot honour", () => {
     expect(() => new ValueSketch({ maxPoints: 2 })).toThrow(/maxPoints/);
     expect(() => new ValueSketch({ maxPoints: 100, maxBins: 200 })).toThrow(/maxBins/);
+    expect(() => new ValueSketch({ maxBuffer: 100 })).toThrow(/^maxBuffer must be an integer >= 512$/);
   });
 });
 
@@ -126,6 +127,39 @@ describe("ValueSketch, compressed", () => {
     const y = sketchOf(values).summary().weighted;
     expect(Array.from(x.values)).toEqual(Array.from(y.values));
     expect(Array.from(x.counts)).toEqual(Array.from(y.counts));
+  });
+
+  it("gives the same summary, to the last bit, whatever its buffer size and wherever a summary is read", () => {
+    const rng = createRng(11);
+    // Exact, compressed, compressing early (heavy tail), compressing late (half small codes, then a spread).
+    const streams: [string, Float64Array, number][] = [
+      ["exact fractions", Float64Array.from({ length: 50_000 }, () => rng() * 1000 - 300), 65_536],
+      ["compressed fractions", Float64Array.from({ length: 200_000 }, () => rng() * 1000 - 300), 8192],
+      ["heavy tail", Float64Array.from({ length: 300_000 }, () => 1 / (rng() + 1e-9)), 8192],
+      [
+        "codes then spread",
+        Float64Array.from({ length: 300_000 }, (_, i) =>
+          i < 150_000 ? Math.floor(rng() * 50) : Math.exp(10 * rng()),
+        ),
+        300,
+      ],
+    ];
+    for (const [name, values, maxPoints] of streams) {
+      const summaries = [512, 4096, 131_072].map((maxBuffer) => {
+        const sketch = new ValueSketch({ maxPoints, maxBuffer });
+        for (let i = 0; i < values.length; i++) {
+          sketch.add(values[i]!);
+          if (i === 70_001) expect(sketch.min).toBe(Math.min(...values.subarray(0, i + 1)));
+        }
+        const s = sketch.summary();
+        return {
+          ...s,
+          weighted: { values: Array.from(s.weighted.values), counts: Array.from(s.weighted.counts) },
+        };
+      });
+      expect(summaries[1], name).toEqual(summaries[0]);
+      expect(summaries[2], name).toEqual(summaries[0]);
+    }
   });
 });
 

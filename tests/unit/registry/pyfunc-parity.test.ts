@@ -84,10 +84,13 @@ const BAD_CASES = [
   "textCells",
   "badCells",
   "notAString",
+  "recodedCodes",
 ] as const;
 /** The credit-default holdout's first rows with every cell as text (as a CSV carries them), and TypeScript's answer. */
 let textRows: Record<string, unknown>[] = [];
 let textExpected: Prediction[] = [];
+/** Holdout rows with EDUCATION and MARRIAGE recoded (4, 3), and TypeScript's answer for them. */
+let recodedExpected: Prediction[] = [];
 const bad = new Map<(typeof BAD_CASES)[number], PyfuncResult>();
 
 /** A copy of a package with model-meta.json fields replaced. */
@@ -212,6 +215,37 @@ beforeAll(async () => {
   } finally {
     creditPredictor.retire();
   }
+  // The manifest's raw codes (EDUCATION 0, 5, 6 → 4, MARRIAGE 0 → 3, as data/credit-default.yaml recodes them)
+  // sent to a package whose signature carries the maps: Python must score them as TypeScript scores 4 and 3.
+  // The logistic model reads every one-hot column, so an unseen code would score otherwise.
+  const linear = packages.find((p) => p.name === "logistic on credit-default")!;
+  const recodedRows = rowsOf("credit-default", linear.inputs)
+    .slice(0, 20)
+    .map((r) => ({ ...r, EDUCATION: 4, MARRIAGE: 3 }));
+  const rawRows = recodedRows.map((r, i) => ({ ...r, EDUCATION: [0, 5, 6][i % 3], MARRIAGE: 0 }));
+  const recodedInputs = linear.inputs.map((c) =>
+    c.name === "EDUCATION"
+      ? { ...c, recode: { "0": "4", "5": "4", "6": "4" } }
+      : c.name === "MARRIAGE"
+        ? { ...c, recode: { "0": "3" } }
+        : c,
+  );
+  const recodedDir = await copyWithMeta(linear.dir, { inputs: recodedInputs });
+  const plainPredictor = await loadPredictor(linear.dir, undefined);
+  const recodedPredictor = await loadPredictor(recodedDir, undefined);
+  try {
+    recodedExpected = plainPredictor.predict(recodedRows);
+    expect(plainPredictor.predict(rawRows), "without the maps the raw codes are unseen").not.toEqual(
+      recodedExpected,
+    );
+    expect(
+      recodedPredictor.predict(rawRows),
+      "TypeScript scores the raw codes as the recoded values",
+    ).toEqual(recodedExpected);
+  } finally {
+    plainPredictor.retire();
+    recodedPredictor.retire();
+  }
   const { AGE: _age, ...withoutAge } = row;
   const badCases: Record<(typeof BAD_CASES)[number], PyfuncCase> = {
     missingColumn: splitCase(credit.dir, [withoutAge], credit.inputs),
@@ -236,6 +270,7 @@ beforeAll(async () => {
       direct: true,
     },
     notAString: { ...splitCase(hpc.dir, [{ ...rowsOf("hpc", hpc.inputs)[0]!, day: 3 }], []), direct: true },
+    recodedCodes: splitCase(recodedDir, rawRows, recodedInputs),
   };
   const results = await pyfuncPredict([...cases, ...BAD_CASES.map((k) => badCases[k])]);
   for (const [i, p] of packages.entries()) answers.set(p.name, results[i]!);
@@ -311,6 +346,11 @@ describe("python_function flavor: bad input and damaged packages", () => {
     const error = errorOf("notAString");
     expect(error.type).toBe("WorkbenchInputError");
     expect(error.message).toBe("1 problem in the input: row 0, 'day': expected a string, got int 3");
+  });
+
+  it("the manifest's raw category codes (EDUCATION 0, 5, 6; MARRIAGE 0) score as their recoded values (4, 3), as in TypeScript", () => {
+    const p = packages.find((x) => x.name === "logistic on credit-default")!;
+    expectParity("recoded codes", bad.get("recodedCodes"), recodedExpected, p.classes, p.threshold);
   });
 
   it("a package of a kind the loader does not know is refused at load time, naming the kind", () => {
