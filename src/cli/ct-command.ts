@@ -112,7 +112,8 @@ export async function ctCommand(argv: readonly string[]): Promise<void> {
   if (recipe === "config" && configFile === undefined) return usage("--recipe config needs --config.");
   const when = v.when as string;
   if (when !== "always" && when !== "drift") return usage(`--when must be always or drift, not '${when}'.`);
-  const current = v.current as string | undefined;
+  // An empty value (a workflow passing an unset log) means "not given".
+  const current = ((v.current as string | undefined) ?? "").trim() || undefined;
   if (when === "drift" && current === undefined)
     return usage("--when drift needs --current (the prediction log or a CSV of current rows to monitor).");
   if (v.labels !== undefined && current === undefined) return usage("--labels needs --current.");

@@ -1,3 +1,4 @@
+import { higherIsBetter } from "../evaluation/metrics.js";
 import type { ColumnDrift, MonitorReport } from "../monitoring/types.js";
 
 /**
@@ -101,8 +102,18 @@ export function shadowSentence(shadow: NonNullable<MonitorReport["shadow"]>): st
   const m = shadow.metric;
   if (m !== undefined) {
     const sign = m.difference > 0 ? "+" : "";
+    // The difference is challenger − champion; for a lower-is-better metric (log_loss, brier) above 0 is worse.
+    const up = higherIsBetter(m.name);
     const verdict =
-      m.ci[0] > 0 ? "challenger better" : m.ci[1] < 0 ? "challenger worse" : "no significant difference";
+      m.ci[0] > 0
+        ? up
+          ? "challenger better"
+          : "challenger worse"
+        : m.ci[1] < 0
+          ? up
+            ? "challenger worse"
+            : "challenger better"
+          : "no significant difference";
     parts.push(
       `${m.name} ${formatNumber(m.challenger)} vs ${formatNumber(m.champion)}, difference ${sign}${formatNumber(
         m.difference,

@@ -80,6 +80,9 @@ describe("ct.yml on the local runner", () => {
     const ct1 = await week1.runJob("ct", ws1);
     expectSuccess(ct1);
     expect(ct1.outputs).toEqual({
+      // No prediction log configured: the monitor did not run, so its outputs are empty.
+      drift: "",
+      retrain: "",
       promoted: "true",
       decision: "promoted",
       model_name: model,
@@ -137,6 +140,8 @@ describe("ct.yml on the local runner", () => {
     expect(findStep(ct2, "Restore the MLflow store").outputs["cache-matched-key"]).toBe(storeKey);
     expect(findStep(ct2, "ct").outputs.challenger_version, "version 2: the registry persisted").toBe("2");
     expect(ct2.outputs).toEqual({
+      drift: "",
+      retrain: "",
       promoted: "false",
       decision: "kept",
       model_name: model,

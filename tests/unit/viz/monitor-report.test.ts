@@ -266,6 +266,16 @@ describe("monitorReportSections", () => {
     expect(shadow.table!.rows).toContainEqual(["bootstrap interval", "[0.005, 0.035]"]);
     report.shadow.metric = { ...report.shadow.metric!, difference: -0.01, ci: [-0.03, 0.01] };
     expect(section(report, "Shadow comparison").text).toContain("no significant difference");
+    // Lower is better for log_loss: a challenger whose loss is higher (difference above 0) is worse.
+    report.shadow.metric = {
+      ...report.shadow.metric!,
+      name: "log_loss",
+      difference: 0.53,
+      ci: [0.526, 0.534],
+    };
+    expect(section(report, "Shadow comparison").text).toContain("challenger worse");
+    report.shadow.metric = { ...report.shadow.metric!, name: "brier", difference: -0.05, ci: [-0.07, -0.03] };
+    expect(section(report, "Shadow comparison").text).toContain("challenger better");
   });
 
   it("lists data-quality problems: invalid, out-of-range and unseen counts, and more missing values than the reference", () => {
