@@ -82,6 +82,7 @@ export class CurrentAccumulator {
   private sketches: (ValueSketch | undefined)[] = [];
   private categories: (Map<string, number> | undefined)[] = [];
   private known: (ReadonlySet<string> | undefined)[] = [];
+  private recodes: (Readonly<Record<string, string>> | undefined)[] = [];
   private texts: (TextSlot | undefined)[] = [];
   private lo = new Float64Array(0);
   private hi = new Float64Array(0);
@@ -305,8 +306,22 @@ export class CurrentAccumulator {
     this.labels.set(label, (this.labels.get(label) ?? 0) + 1);
   }
 
+  /**
+   * The dataset manifest's category recodes per column (a model's signature carries them): a raw code counts as
+   * the category training recoded it to (credit-default: EDUCATION 0, 5, 6 → 4), as training and serving see it.
+   */
+  recodeCategories(maps: Readonly<Record<string, Readonly<Record<string, string>> | undefined>>): void {
+    for (const [name, map] of Object.entries(maps)) {
+      const column = this.index.get(name);
+      if (column !== undefined && map !== undefined && this.kinds[column] === CATEGORICAL)
+        this.recodes[column] = map;
+    }
+  }
+
   /** `count` rows (at least 1) of one category key: the same counts as `count` single adds. */
-  private addCategory(column: number, key: string, count = 1): void {
+  private addCategory(column: number, raw: string, count = 1): void {
+    const recode = this.recodes[column];
+    const key = recode !== undefined && Object.hasOwn(recode, raw) ? recode[raw]! : raw;
     const counts = this.categories[column]!;
     const seen = counts.get(key);
     this.present[column]! += count;

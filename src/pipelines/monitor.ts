@@ -112,6 +112,11 @@ export async function runMonitor(options: MonitorOptions, context: MonitorContex
   const watched = new Set(profile.columns.map((c) => c.name));
   checkColumnNames(drift, watched, profile);
   const accumulator = new CurrentAccumulator(profile);
+  // Raw category codes count as training recoded them (the model's signature carries the manifest's maps).
+  if (predictor !== undefined)
+    accumulator.recodeCategories(
+      Object.fromEntries(predictor.model.meta.inputs.map((c) => [c.name, c.recode])),
+    );
   const read = await readCurrent({
     path: options.current,
     ...(options.format === undefined ? {} : { format: options.format }),

@@ -83,6 +83,19 @@ describe("CurrentAccumulator on a reference", () => {
     expect(Object.fromEntries(acc.categoryCounts(grade))).toEqual({ a: 2, c: 2, b: 1, "2": 3 });
   });
 
+  it("given the manifest's recodes, then raw codes count as the recoded category, in every input path, not as unseen", () => {
+    const acc = new CurrentAccumulator(reference());
+    const grade = acc.columnIndex("grade")!;
+    acc.recodeCategories({ grade: { "2": "a", z: "b" }, amount: { "1": "x" }, missing: { q: "r" } });
+    acc.addString(grade, "2.0");
+    acc.addNumber(grade, 2);
+    acc.addStrings(grade, "z", 3);
+    acc.addRecord({ amount: 1, grade: "02" });
+    expect(acc.column(grade)).toMatchObject({ present: 6, unseen: 0 });
+    expect(Object.fromEntries(acc.categoryCounts(grade))).toEqual({ a: 3, b: 3 });
+    expect(acc.column(0), "a numeric column is never recoded").toMatchObject({ present: 1, invalid: 0 });
+  });
+
   it("given JSON records, then null and absent are missing, numeric strings parse, booleans and objects are invalid", () => {
     const acc = new CurrentAccumulator(reference());
     acc.addRecord({ amount: 11, grade: "a" });
