@@ -90,8 +90,8 @@ const step = (steps: Step[], match: (s: Step) => boolean) => {
 };
 
 describe("ct.yml (static)", () => {
-  it("runs every Sunday at 15:00 UTC and on dispatch with the documented inputs", () => {
-    expect(ct.on.schedule).toEqual([{ cron: "0 15 * * 0" }]);
+  it("runs every Sunday at 15:00 UTC (retrain), daily at 06:30 (drift check) and on dispatch with the documented inputs", () => {
+    expect(ct.on.schedule).toEqual([{ cron: "0 15 * * 0" }, { cron: "30 6 * * *" }]);
     const inputs = ct.on.workflow_dispatch?.inputs as Record<string, Record<string, unknown>>;
     const shape = Object.fromEntries(
       Object.entries(inputs).map(([k, v]) => [k, { type: v.type, default: v.default, options: v.options }]),
@@ -103,6 +103,8 @@ describe("ct.yml (static)", () => {
       data: { type: "choice", default: "current", options: ["current", "logged"] },
       "force-promote": { type: "boolean", default: false, options: undefined },
       "dry-run": { type: "boolean", default: false, options: undefined },
+      when: { type: "choice", default: "always", options: ["always", "drift"] },
+      current: { type: "string", default: "", options: undefined },
     });
     expect(
       existsSync(path.join(projectRoot(), "configs/credit-default.yaml")),
