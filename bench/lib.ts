@@ -169,3 +169,11 @@ export function machineSettler(
     };
   };
 }
+
+/**
+ * A module preloaded into a measured Node process (`--import RUSAGE_PRELOAD`): its getrusage at exit, as JSON
+ * ({maxRSS, user, system}), into $BENCH_RUSAGE_FILE.
+ */
+export const RUSAGE_PRELOAD = `data:text/javascript,${encodeURIComponent(
+  'import { writeFileSync } from "node:fs"; process.on("exit", () => { const u = process.resourceUsage(); writeFileSync(process.env.BENCH_RUSAGE_FILE, JSON.stringify({ maxRSS: u.maxRSS, user: u.userCPUTime, system: u.systemCPUTime })); });',
+)}`;

@@ -46,6 +46,7 @@ import {
   machineSettler,
   mirrorDir,
   progressLogger,
+  RUSAGE_PRELOAD,
   round1,
   round3,
 } from "./lib.js";
@@ -93,11 +94,6 @@ const root = projectRoot();
 const here = path.dirname(fileURLToPath(import.meta.url));
 const progress = progressLogger("bench:monitor");
 const settle = machineSettler(waitIdle, waitMinutes, progress);
-
-/** A module preloaded into our processes: their getrusage at exit, as JSON, into $BENCH_RUSAGE_FILE. */
-const RUSAGE_PRELOAD = `data:text/javascript,${encodeURIComponent(
-  'import { writeFileSync } from "node:fs"; process.on("exit", () => { const u = process.resourceUsage(); writeFileSync(process.env.BENCH_RUSAGE_FILE, JSON.stringify({ maxRSS: u.maxRSS, user: u.userCPUTime, system: u.systemCPUTime })); });',
-)}`;
 
 /** One of our scripts as a fresh process (node --import tsx): wall seconds from spawn to exit, peak RSS, CPU. */
 async function runOurs(

@@ -63,6 +63,7 @@ import {
   machineSettler,
   mirrorDir,
   progressLogger,
+  RUSAGE_PRELOAD,
   round1,
   round3,
 } from "./lib.js";
@@ -210,11 +211,6 @@ async function trainPackage(kind: string, config: TrainConfig, work: string): Pr
   }
   return path.join(workDir, "model");
 }
-
-/** A module preloaded into our scoring process: its getrusage at exit, as JSON, into $BENCH_RUSAGE_FILE. */
-const RUSAGE_PRELOAD = `data:text/javascript,${encodeURIComponent(
-  'import { writeFileSync } from "node:fs"; process.on("exit", () => { const u = process.resourceUsage(); writeFileSync(process.env.BENCH_RUSAGE_FILE, JSON.stringify({ maxRSS: u.maxRSS, user: u.userCPUTime, system: u.systemCPUTime })); });',
-)}`;
 
 /**
  * One run of our command on `kind`'s package: `npm run predict` (tsx), or the compiled script at `compiled`.
