@@ -6,6 +6,54 @@ import { normalizeText, type TextNormalizeOptions } from "./text/normalize.js";
 
 export const UNKNOWN = "__unknown__";
 
+/** A categorical column's one-hot block in a feature list: columns [start, start + size), the last `name=__unknown__`. */
+export interface OneHotGroup {
+  name: string;
+  start: number;
+  size: number;
+}
+
+/**
+ * The one-hot groups of a feature list, parsed from the names `fitPreprocessor` gives them: each group is closed
+ * by its `name=__unknown__` column and holds the contiguous `name=…` columns just before it (not reaching into
+ * the previous group). Groups come in column order. Throws ONE_HOT_GROUPS_INVALID for an empty group name, a
+ * group closed twice, or a `name=…` column of a group that is not next to the rest of it.
+ */
+export function oneHotGroups(featureNames: readonly string[]): OneHotGroup[] {
+  const closing = `=${UNKNOWN}`;
+  const groups: OneHotGroup[] = [];
+  const seen = new Set<string>();
+  let previousEnd = 0;
+  featureNames.forEach((feature, i) => {
+    if (!feature.endsWith(closing)) return;
+    const name = feature.slice(0, -closing.length);
+    if (name === "")
+      throw new ConfigError(`Feature ${i} ('${feature}') closes a one-hot group without a column name.`, {
+        code: "ONE_HOT_GROUPS_INVALID",
+      });
+    if (seen.has(name))
+      throw new ConfigError(`The one-hot group '${name}' is closed twice (feature ${i}, '${feature}').`, {
+        code: "ONE_HOT_GROUPS_INVALID",
+      });
+    seen.add(name);
+    const prefix = `${name}=`;
+    let start = i;
+    while (start > previousEnd && featureNames[start - 1]!.startsWith(prefix)) start--;
+    for (let j = 0; j < start; j++) {
+      const other = featureNames[j]!;
+      // A column of this group before the block (categories are written next to each other, then UNKNOWN).
+      if (other.startsWith(prefix) && !groups.some((g) => j >= g.start && j < g.start + g.size))
+        throw new ConfigError(
+          `The one-hot group '${name}' is not contiguous: feature ${j} ('${other}') is apart from its columns ${start}..${i}.`,
+          { code: "ONE_HOT_GROUPS_INVALID" },
+        );
+    }
+    groups.push({ name, start, size: i - start + 1 });
+    previousEnd = i + 1;
+  });
+  return groups;
+}
+
 export interface NumericStep {
   name: string;
   /** Median of the (transformed) train values, used for missing values. */

@@ -182,6 +182,12 @@ class Search {
       index,
       this.pool.size > 1 ? trialCost(trial, this.data, this.options.earlyStopping.patience) : 0,
     );
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      this.slots.release();
+    };
     try {
       this.hooks.onTrialStart?.(trial, index, this.total);
       const train = async (): Promise<TrialOutcome> => {
@@ -194,6 +200,10 @@ class Search {
               : (record, planned) => this.hooks.onIteration?.(trial, record, planned),
         });
         this.fitted.set(index, fitted.model);
+        // With worker threads, the worker is free once the model is back: the next trial starts on it while
+        // this thread scores and logs this one (what `around` does after `train`). In this thread (one worker)
+        // the slot is held to the end, so trials run strictly one after another, as in a sequential run.
+        if (!this.pool.inProcess) release();
         const probabilities = fitted.model.predict(this.data.validation);
         const validation = evaluate(this.data.validationLabels, probabilities, this.data.classes).metrics;
         return { trial, model: fitted.model, result: fitted.result, validation, seconds: fitted.seconds };
@@ -205,7 +215,7 @@ class Search {
       this.failures.push({ index, error });
       return undefined;
     } finally {
-      this.slots.release();
+      release();
     }
   }
 

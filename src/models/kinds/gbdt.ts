@@ -31,6 +31,12 @@ export const gbdtParams = z
     colsample: fraction.default(1),
     /** Rounds without improvement before stopping; null = the run's earlyStopping.patience. */
     earlyStoppingRounds: z.number().int().min(1).nullable().default(null),
+    /**
+     * Categorical columns: "native" splits each one-hot group (`name=…` columns closed by `name=__unknown__`,
+     * at most 255) as one categorical feature, on a set of categories (scikit-learn HistGradientBoosting /
+     * LightGBM style); "onehot" splits the one-hot columns one at a time like numeric ones.
+     */
+    categorical: z.enum(["native", "onehot"]).default("onehot"),
   })
   .strict();
 export type GbdtParams = z.infer<typeof gbdtParams>;

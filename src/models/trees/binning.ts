@@ -30,6 +30,10 @@
 // their threshold halfway between the largest value left of a split and the smallest value right of it *in
 // the node* (scikit-learn's DecisionTreeClassifier does the same), while gbdt uses the global bin threshold as
 // HistGradientBoosting does.
+//
+// Categorical features (gbdt's native one-hot groups, see categorical.ts) hold category indices 0 … m − 1: each
+// category is its own bin (thresholds at the half-integers, so the bin of c is c), whatever maxBins says, and
+// the split search treats the bins as an unordered set (split.ts).
 import type { FeatureMatrix } from "../../features/preprocessor.js";
 import { createRng } from "../../shared/random.js";
 
@@ -46,6 +50,8 @@ export interface BinMapper {
   /** Per feature and bin: the smallest and largest training value in the bin (NaN for an empty bin). */
   binMin: Float64Array[];
   binMax: Float64Array[];
+  /** Per feature: 0 (numeric) or its number of categories m (bins 0 … m − 1 are the categories). */
+  categories: Int32Array;
 }
 
 /** Binned training data: dense and sparse codes, and where each feature's bins sit in a histogram. */
@@ -135,8 +141,16 @@ function fewDistinct(column: Float64Array, k: number, maxBins: number): Float64A
   return Float64Array.from(seen).sort();
 }
 
-/** Learns every feature's bins from the training matrix (seeded subsample above 200,000 rows). */
-export function fitBins(x: FeatureMatrix, maxBins: number, seed: number): BinMapper {
+/**
+ * Learns every feature's bins from the training matrix (seeded subsample above 200,000 rows). `categories`
+ * (per feature, 0 = numeric) marks categorical features, binned one bin per category.
+ */
+export function fitBins(
+  x: FeatureMatrix,
+  maxBins: number,
+  seed: number,
+  categories: Int32Array = new Int32Array(x.cols),
+): BinMapper {
   if (!Number.isInteger(maxBins) || maxBins < 2 || maxBins > 255)
     throw new RangeError(`maxBins must be an integer in 2..255 (got ${maxBins})`);
   const { rows, cols, values } = x;
@@ -168,6 +182,17 @@ export function fitBins(x: FeatureMatrix, maxBins: number, seed: number): BinMap
   const binMin: Float64Array[] = [];
   const binMax: Float64Array[] = [];
   for (let f = 0; f < cols; f++) {
+    const cats = categories[f]!;
+    if (cats > 0) {
+      if (!Number.isInteger(cats) || cats > 255)
+        throw new RangeError(`feature ${f}: a categorical feature has 1..255 categories (got ${cats})`);
+      nBins[f] = cats;
+      thresholds.push(Float64Array.from({ length: cats - 1 }, (_, c) => c + 0.5));
+      const index = Float64Array.from({ length: cats }, (_, c) => c);
+      binMin.push(index);
+      binMax.push(index);
+      continue;
+    }
     const column = columns.subarray(f * m, f * m + present[f]!);
     const distinct = fewDistinct(column, column.length, maxBins);
     let thr: Float64Array;
@@ -195,7 +220,7 @@ export function fitBins(x: FeatureMatrix, maxBins: number, seed: number): BinMap
     binMin.push(lo);
     binMax.push(hi);
   }
-  return { cols, nBins, thresholds, binMin, binMax };
+  return { cols, nBins, thresholds, binMin, binMax, categories: Int32Array.from(categories) };
 }
 
 /** Bytes per row of row-major codes: the features rounded up to whole 4-byte words (rows move as words). */

@@ -15,10 +15,12 @@
 // one round); `earlyStoppingRounds` overrides the run's patience for this kind (trees usually want a longer
 // one than networks). At the end the rounds after the best one are dropped, so the model is the best round's.
 
+import type { OneHotGroup } from "../../features/preprocessor.js";
 import { createRng, deriveSeed } from "../../shared/random.js";
 import { classWeights, IterationTracker } from "../iterations.js";
 import type { FitData, FitOptions, FitResult } from "../model.js";
 import { applyBins, fitBins } from "./binning.js";
+import { categoricalLayout, nativeGroups, toCategorical } from "./categorical.js";
 import {
   addTreePrediction,
   buildEnsemble,
@@ -41,6 +43,11 @@ export interface GbdtTrainParams {
   subsample: number;
   colsample: number;
   earlyStoppingRounds: number | null;
+  /**
+   * "native": the one-hot groups of the input (by their names) are split as categorical features, on sets of
+   * categories; "onehot" (or absent): every one-hot column is a numeric feature.
+   */
+  categorical?: "native" | "onehot";
 }
 
 export interface TrainedTrees {
@@ -48,6 +55,8 @@ export interface TrainedTrees {
   result: FitResult;
   /** Iterations (rounds or trees) the model keeps. */
   kept: number;
+  /** The one-hot groups the trees read as categorical columns (absent or empty: none). */
+  groups?: OneHotGroup[];
 }
 
 /** Draws `m` of `items` without replacement into the front of `items` (partial Fisher–Yates). */
@@ -69,13 +78,17 @@ export async function trainGbdt(
   const classes = data.classes.length;
   const objective: Objective = classes === 2 ? "logistic" : "softmax";
   const outputs = rawOutputs(objective, classes);
-  const x = data.train;
+  const groups = params.categorical === "native" ? nativeGroups(data.train.featureNames) : [];
+  const layout = groups.length > 0 ? categoricalLayout(data.train.featureNames, groups) : undefined;
+  const x = layout === undefined ? data.train : toCategorical(layout, data.train);
+  const validation = layout === undefined ? data.validation : toCategorical(layout, data.validation);
+  const categories = layout?.categories ?? new Int32Array(x.cols);
   const y = data.trainLabels;
   const n = x.rows;
   const cols = x.cols;
   const seed = options.seed;
 
-  const binned = applyBins(fitBins(x, params.maxBins, deriveSeed(seed, "gbdt-bins")), x);
+  const binned = applyBins(fitBins(x, params.maxBins, deriveSeed(seed, "gbdt-bins"), categories), x);
   const classWeight = classWeights(y, classes, options.classWeight);
   const w = Float64Array.from(y, (c) => classWeight[c]!);
 
@@ -94,9 +107,9 @@ export async function trainGbdt(
   } else for (let k = 0; k < classes; k++) baseScores[k] = Math.log(clamp(prior[k]! / total));
 
   const rawTrain = new Float64Array(n * outputs);
-  const rawValid = new Float64Array(data.validation.rows * outputs);
+  const rawValid = new Float64Array(validation.rows * outputs);
   for (let r = 0; r < n; r++) for (let k = 0; k < outputs; k++) rawTrain[r * outputs + k] = baseScores[k]!;
-  for (let r = 0; r < data.validation.rows; r++)
+  for (let r = 0; r < validation.rows; r++)
     for (let k = 0; k < outputs; k++) rawValid[r * outputs + k] = baseScores[k]!;
 
   const grower = new Grower(
@@ -208,8 +221,8 @@ export async function trainGbdt(
             rawTrain[at] = rawTrain[at]! + v;
           }
         }
-      } else addTreePrediction(tree, x, rawTrain, outputs, k, 1);
-      addTreePrediction(tree, data.validation, rawValid, outputs, k, 1);
+      } else addTreePrediction(tree, x, rawTrain, outputs, k, 1, undefined, categories);
+      addTreePrediction(tree, validation, rawValid, outputs, k, 1, undefined, categories);
     }
     done = round;
     const outcome = tracker.step(round, {
@@ -222,6 +235,13 @@ export async function trainGbdt(
     if (round % 16 === 0) await new Promise((resolve) => setImmediate(resolve));
   }
   const kept = tracker.bestSoFar > 0 ? tracker.bestSoFar : done;
-  const ensemble = buildEnsemble(objective, classes, cols, baseScores, trees.slice(0, kept * outputs));
-  return { ensemble, result: tracker.result(), kept };
+  const ensemble = buildEnsemble(
+    objective,
+    classes,
+    cols,
+    baseScores,
+    trees.slice(0, kept * outputs),
+    categories,
+  );
+  return { ensemble, result: tracker.result(), kept, groups };
 }

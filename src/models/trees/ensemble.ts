@@ -1,28 +1,32 @@
-// A trained tree ensemble as flat typed arrays, its prediction, and its files.
+// A trained tree ensemble as flat typed arrays, the training-time prediction walks, and its files.
 //
 // All trees live in one set of node arrays (feature, threshold, left, right, missingLeft, value, gain, count);
 // `roots[t]` is the node where tree t starts and `treeOutput[t]` the raw score it adds to (gbdt: one score for
 // binary tasks, one per class for multiclass; forests: 0). Prediction uses no training bins: x goes left when
 // x ≤ threshold (NaN never is, so NaN follows `missingLeft`), which is exactly the training rule because the
-// thresholds are bin edges (or lie strictly between the bins' values). `predictEnsemble` does not compare
-// floats at every node: each block of rows is first coded once per feature as ranks among the thresholds the
-// ensemble uses (x ≤ threshold exactly when rank ≤ the node's rank), then walks one tree after the other on
-// integer codes (hpc, 316 trees, 100k rows: 1.75–2.6 s vs 2.1–3.0 s for float compares, a noisy shared machine). Training's per-tree walks (`addTreePrediction`)
-// use packed 16-byte nodes (threshold, feature + missing flag, left child; the right child is left + 1).
+// thresholds are bin edges (or lie strictly between the bins' values). The compiled predictor is
+// `predictEnsemble` in predict.ts; this file keeps the training-time walks (`addTreePrediction`, packed 16-byte
+// nodes: threshold, feature + missing flag, left child; the right child is left + 1) and `walkEnsemble`, the
+// node-by-node reference the compiled predictor reproduces to the bit.
 //
 // Files: `trees.json` (format, objective, sizes, base scores, where each array sits) and `trees.bin` (the
 // arrays, little-endian, 8-byte aligned). Binary keeps every float exactly, ±∞ thresholds included, so a
 // loaded model predicts bit-identically. The loader checks the format version, the sizes and that every child
 // index points forward in its tree (so a damaged file cannot loop), and refuses anything else by name.
+//
+// Format version 2 adds native categorical splits (gbdt): per feature its number of categories (`categories`,
+// 0 = numeric), per node the first word of its category bitset (`catOffset`, −1 = numeric split or leaf) and the
+// bitsets (`catBits`), and in trees.json the one-hot groups the model turns into category columns (`groups`,
+// categorical.ts). Version-1 files load as models without categorical features.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { FeatureMatrix } from "../../features/preprocessor.js";
+import type { FeatureMatrix, OneHotGroup } from "../../features/preprocessor.js";
 import { WorkbenchError } from "../../shared/errors.js";
 import type { GrownTree } from "./grower.js";
 
 export const TREES_FORMAT = "workbench-trees";
-export const TREES_FORMAT_VERSION = 1;
+export const TREES_FORMAT_VERSION = 2;
 const HEADER_FILE = "trees.json";
 const ARRAYS_FILE = "trees.bin";
 
@@ -50,6 +54,22 @@ export interface Ensemble {
   value: Float64Array;
   gain: Float64Array;
   count: Float64Array;
+  /** Per feature: 0 for a numeric feature, m ≥ 1 for a categorical one (values 0 … m − 1, NaN = missing). */
+  categories: Int32Array;
+  /** Per node: −1 for numeric splits and leaves; for a categorical split, its first word in `catBits`. */
+  catOffset: Int32Array;
+  /**
+   * Category bitsets: a categorical node on feature f sends category c left iff c < 32·⌈categories[f]/32⌉ and
+   * bit (c & 31) of catBits[catOffset + (c >>> 5)] is set; any other non-missing value goes right, NaN follows
+   * `missingLeft`. Such nodes have a NaN threshold.
+   */
+  catBits: Uint32Array;
+}
+
+/** Whether category value v (a float) is in the bitset of `words` words at catBits[offset …). */
+export function inCategorySet(catBits: Uint32Array, offset: number, words: number, v: number): boolean {
+  if (!(v >= 0 && v < 32 * words) || !Number.isInteger(v)) return false;
+  return ((catBits[offset + (v >>> 5)]! >>> (v & 31)) & 1) === 1;
 }
 
 /** Number of raw scores a gbdt objective sums trees into. */
@@ -64,10 +84,15 @@ export function buildEnsemble(
   features: number,
   baseScores: Float64Array,
   trees: readonly { tree: GrownTree; output: number }[],
+  categories: Int32Array = new Int32Array(features),
 ): Ensemble {
   const valueStride = objective === "mean" ? classes : 1;
   let nodes = 0;
-  for (const { tree } of trees) nodes += tree.feature.length;
+  let words = 0;
+  for (const { tree } of trees) {
+    nodes += tree.feature.length;
+    words += tree.catBits?.length ?? 0;
+  }
   const e: Ensemble = {
     objective,
     classes,
@@ -84,8 +109,12 @@ export function buildEnsemble(
     value: new Float64Array(nodes * valueStride),
     gain: new Float64Array(nodes),
     count: new Float64Array(nodes),
+    categories: Int32Array.from(categories),
+    catOffset: new Int32Array(nodes),
+    catBits: new Uint32Array(words),
   };
   let at = 0;
+  let wordsAt = 0;
   trees.forEach(({ tree, output }, t) => {
     const n = tree.feature.length;
     e.roots[t] = at;
@@ -101,8 +130,12 @@ export function buildEnsemble(
         throw new Error(`tree ${t}: node ${i} does not have adjacent children`);
       e.left[at + i] = tree.left[i]! < 0 ? -1 : tree.left[i]! + at;
       e.right[at + i] = tree.right[i]! < 0 ? -1 : tree.right[i]! + at;
+      const offset = tree.catOffset?.[i] ?? -1;
+      e.catOffset[at + i] = offset < 0 ? -1 : offset + wordsAt;
     }
+    if (tree.catBits !== undefined) e.catBits.set(tree.catBits, wordsAt);
     at += n;
+    wordsAt += tree.catBits?.length ?? 0;
   });
   return e;
 }
@@ -147,7 +180,47 @@ function leafOf(packed: PackedNodes, values: Float32Array, base: number, node: n
   return node;
 }
 
-/** Adds one grown tree's values to `out` (rows × outStride, valueStride numbers per row at `offset`). */
+/** Categorical split nodes of a tree: per node its first bitset word (−1 if none), the bitsets, and words per feature. */
+interface CategoricalNodes {
+  catOffset: Int32Array;
+  catBits: Uint32Array;
+  words: Int32Array;
+}
+
+/** leafOf for trees with categorical split nodes (a NaN threshold marks them in the packed nodes). */
+function leafOfCategorical(
+  packed: PackedNodes,
+  cat: CategoricalNodes,
+  values: Float32Array,
+  base: number,
+  node: number,
+): number {
+  const { thresholds, ints } = packed;
+  let fm = ints[4 * node + 2]!;
+  while (fm >= 0) {
+    const f = fm >> 1;
+    const v = values[base + f]!;
+    const offset = cat.catOffset[node]!;
+    const goLeft = Number.isNaN(v)
+      ? (fm & 1) === 1
+      : offset >= 0
+        ? inCategorySet(cat.catBits, offset, cat.words[f]!, v)
+        : v <= thresholds[2 * node]!;
+    node = ints[4 * node + 3]! + (goLeft ? 0 : 1);
+    fm = ints[4 * node + 2]!;
+  }
+  return node;
+}
+
+/** Bitset words per feature of a node on it: ⌈categories / 32⌉. */
+function categoryWords(categories: Int32Array): Int32Array {
+  return Int32Array.from(categories, (m) => Math.ceil(m / 32));
+}
+
+/**
+ * Adds one grown tree's values to `out` (rows × outStride, valueStride numbers per row at `offset`).
+ * `categories` (per feature, 0 = numeric) is needed when the tree has categorical split nodes.
+ */
 export function addTreePrediction(
   tree: GrownTree,
   x: FeatureMatrix,
@@ -156,17 +229,69 @@ export function addTreePrediction(
   offset: number,
   valueStride: number,
   onlyRows?: Int32Array,
+  categories?: Int32Array,
 ): void {
   const packed = packNodes(tree.feature, tree.threshold, tree.left, tree.missingLeft);
+  const categorical = tree.catBits !== undefined && tree.catBits.length > 0;
+  const cat: CategoricalNodes | undefined =
+    categorical && categories !== undefined
+      ? { catOffset: tree.catOffset!, catBits: tree.catBits!, words: categoryWords(categories) }
+      : undefined;
+  if (categorical && cat === undefined)
+    throw new Error("addTreePrediction: a tree with categorical splits needs the features' categories");
   const { value } = tree;
   const { values, cols } = x;
   const count = onlyRows === undefined ? x.rows : onlyRows.length;
   for (let i = 0; i < count; i++) {
     const r = onlyRows === undefined ? i : onlyRows[i]!;
-    const leaf = leafOf(packed, values, r * cols, 0);
+    const leaf =
+      cat === undefined
+        ? leafOf(packed, values, r * cols, 0)
+        : leafOfCategorical(packed, cat, values, r * cols, 0);
     const o = r * outStride + offset;
     for (let k = 0; k < valueStride; k++) out[o + k] = out[o + k]! + value[leaf * valueStride + k]!;
   }
+}
+
+/**
+ * Class probabilities by walking every tree node by node on the floats (categorical nodes included): the
+ * reference the compiled predictor must reproduce to the bit, with the same summation order.
+ */
+export function walkEnsemble(e: Ensemble, x: FeatureMatrix): Float32Array {
+  if (x.cols !== e.features)
+    throw new WorkbenchError(
+      "MODEL_INPUT_SHAPE",
+      `The tree model expects ${e.features} features per row, got ${x.cols}.`,
+      { details: { expected: e.features, got: x.cols } },
+    );
+  const packed = packNodes(e.feature, e.threshold, e.left, e.missingLeft);
+  const cat: CategoricalNodes = {
+    catOffset: e.catOffset,
+    catBits: e.catBits,
+    words: categoryWords(e.categories),
+  };
+  const { value, roots, treeOutput, classes } = e;
+  const { values, cols, rows } = x;
+  const mean = e.objective === "mean";
+  const width = mean ? classes : rawOutputs(e.objective, classes);
+  const sums = new Float64Array(rows * width);
+  if (!mean) for (let r = 0; r < rows; r++) sums.set(e.baseScores, r * width);
+  for (let r = 0; r < rows; r++) {
+    for (let t = 0; t < roots.length; t++) {
+      const leaf = leafOfCategorical(packed, cat, values, r * cols, roots[t]!);
+      if (mean) {
+        for (let k = 0; k < classes; k++)
+          sums[r * classes + k] = sums[r * classes + k]! + value[leaf * classes + k]!;
+      } else {
+        const o = r * width + treeOutput[t]!;
+        sums[o] = sums[o]! + value[leaf]!;
+      }
+    }
+  }
+  if (!mean) return rawToProbabilities(e.objective, classes, sums);
+  const out = new Float32Array(rows * classes);
+  for (let i = 0; i < out.length; i++) out[i] = roots.length > 0 ? sums[i]! / roots.length : 0;
+  return out;
 }
 
 /** Raw scores → probabilities (rows × classes) for gbdt objectives, in place into a Float32Array. */
@@ -190,149 +315,6 @@ export function rawToProbabilities(objective: Objective, classes: number, raw: F
     for (let k = 0; k < classes; k++) sum += Math.exp(raw[o + k]! - max);
     for (let k = 0; k < classes; k++) out[o + k] = Math.exp(raw[o + k]! - max) / sum;
   }
-  return out;
-}
-
-/**
- * The ensemble compiled for prediction on threshold ranks instead of floats. Per feature, `cuts[f]` holds the
- * distinct thresholds its nodes use, ascending; a value's code is the rank of the first cut it is ≤ to (the
- * number of cuts when it is above them all; NaN → MISSING_CODE). Because the cuts are sorted, x ≤ cuts[f][k]
- * exactly when code(x) ≤ k, so a node tests `code ≤ k` and reaches the same leaf as the float rule, ±∞ values and
- * ±∞ thresholds included. Nodes are 4 Int32s: feature·2 + missingLeft (−1 for a leaf), k, left child, 0.
- */
-interface CodedNodes {
-  cuts: Float64Array[];
-  nodes: Int32Array;
-}
-
-/** A NaN's code: above every rank, so it goes right unless its node sends missing values left. */
-const MISSING_CODE = 0x7fffffff;
-
-const codedCache = new WeakMap<Ensemble, CodedNodes>();
-
-function codedOf(e: Ensemble): CodedNodes {
-  let coded = codedCache.get(e);
-  if (coded !== undefined) return coded;
-  const n = e.feature.length;
-  const used: number[][] = Array.from({ length: e.features }, () => []);
-  for (let i = 0; i < n; i++) {
-    const f = e.feature[i]!;
-    if (f >= 0 && !Number.isNaN(e.threshold[i]!)) used[f]!.push(e.threshold[i]!);
-  }
-  const cuts = used.map((t) => Float64Array.from(new Set(t)).sort());
-  const nodes = new Int32Array(4 * n);
-  for (let i = 0; i < n; i++) {
-    const f = e.feature[i]!;
-    if (f < 0) {
-      nodes[4 * i] = -1;
-      continue;
-    }
-    const t = e.threshold[i]!;
-    nodes[4 * i] = f * 2 + (e.missingLeft[i] === 1 ? 1 : 0);
-    // A NaN threshold sends no value left (x ≤ NaN is false): rank −1.
-    nodes[4 * i + 1] = Number.isNaN(t) ? -1 : cuts[f]!.indexOf(t);
-    nodes[4 * i + 2] = e.left[i]!;
-  }
-  coded = { cuts, nodes };
-  codedCache.set(e, coded);
-  return coded;
-}
-
-/** Rows coded per block: at most this many cells (Int32), so a block's codes stay in L1/L2. */
-const PREDICT_BLOCK_CELLS = 32_768;
-
-/** Codes of rows [from … to) into codes[(r − from)·cols + f]. */
-function codeRows(
-  cuts: Float64Array[],
-  values: Float32Array,
-  cols: number,
-  from: number,
-  to: number,
-  codes: Int32Array,
-): void {
-  for (let f = 0; f < cols; f++) {
-    const c = cuts[f]!;
-    const len = c.length;
-    for (let r = from; r < to; r++) {
-      const v = values[r * cols + f]!;
-      let code: number;
-      if (Number.isNaN(v)) code = MISSING_CODE;
-      else {
-        let lo = 0;
-        let hi = len;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (v <= c[mid]!) hi = mid;
-          else lo = mid + 1;
-        }
-        code = lo;
-      }
-      codes[(r - from) * cols + f] = code;
-    }
-  }
-}
-
-/** Class probabilities, rows × classes, row-major. */
-export function predictEnsemble(e: Ensemble, x: FeatureMatrix): Float32Array {
-  if (x.cols !== e.features)
-    throw new WorkbenchError(
-      "MODEL_INPUT_SHAPE",
-      `The tree model expects ${e.features} features per row, got ${x.cols}.`,
-      { details: { expected: e.features, got: x.cols } },
-    );
-  const { cuts, nodes } = codedOf(e);
-  const { value, roots, treeOutput, classes } = e;
-  const { values, cols, rows } = x;
-  const trees = roots.length;
-  const mean = e.objective === "mean";
-  // Scores per row: class-probability sums (forests) or raw scores (gbdt), summed tree by tree in tree order
-  // (the order training used, so the result is the same to the bit). Each block of rows is coded once, then
-  // walks one tree after the other, so the block's codes and one tree's nodes stay in cache.
-  const width = mean ? classes : rawOutputs(e.objective, classes);
-  const sums = new Float64Array(rows * width);
-  if (!mean) for (let r = 0; r < rows; r++) sums.set(e.baseScores, r * width);
-  const block = Math.max(16, Math.min(1024, Math.floor(PREDICT_BLOCK_CELLS / Math.max(1, cols))));
-  const codes = new Int32Array(block * Math.max(1, cols));
-  const leaves = new Int32Array(block);
-  for (let from = 0; from < rows; from += block) {
-    const to = Math.min(rows, from + block);
-    const m = to - from;
-    codeRows(cuts, values, cols, from, to, codes);
-    for (let t = 0; t < trees; t++) {
-      const root = roots[t]!;
-      for (let i = 0; i < m; i++) {
-        const base = i * cols;
-        let node = root;
-        let fm = nodes[4 * node]!;
-        while (fm >= 0) {
-          const c = codes[base + (fm >> 1)]!;
-          // Right = 0 when c ≤ k, or when c is a NaN's code and the node sends missing values left.
-          const right = c <= nodes[4 * node + 1]! || (c === MISSING_CODE && (fm & 1) === 1) ? 0 : 1;
-          node = nodes[4 * node + 2]! + right;
-          fm = nodes[4 * node]!;
-        }
-        leaves[i] = node;
-      }
-      if (mean) {
-        for (let i = 0; i < m; i++) {
-          const at = leaves[i]! * classes;
-          const o = (from + i) * classes;
-          for (let k = 0; k < classes; k++) sums[o + k] = sums[o + k]! + value[at + k]!;
-        }
-      } else {
-        const k = treeOutput[t]!;
-        for (let i = 0; i < m; i++) {
-          const o = (from + i) * width + k;
-          sums[o] = sums[o]! + value[leaves[i]!]!;
-        }
-      }
-    }
-  }
-  if (!mean) return rawToProbabilities(e.objective, classes, sums);
-  const out = new Float32Array(rows * classes);
-  // Divided (not multiplied by 1/trees) exactly as training averaged them, so the validation metric of the
-  // kept trees is reproduced to the bit.
-  for (let i = 0; i < out.length; i++) out[i] = trees > 0 ? sums[i]! / trees : 0;
   return out;
 }
 
@@ -381,8 +363,11 @@ type ArrayName =
   | "missingLeft"
   | "value"
   | "gain"
-  | "count";
-type DType = "int32" | "float64" | "uint8";
+  | "count"
+  | "categories"
+  | "catOffset"
+  | "catBits";
+type DType = "int32" | "float64" | "uint8" | "uint32";
 const LAYOUT: readonly [ArrayName, DType][] = [
   ["threshold", "float64"],
   ["value", "float64"],
@@ -394,7 +379,13 @@ const LAYOUT: readonly [ArrayName, DType][] = [
   ["left", "int32"],
   ["right", "int32"],
   ["missingLeft", "uint8"],
+  ["categories", "int32"],
+  ["catOffset", "int32"],
+  ["catBits", "uint32"],
 ];
+/** Arrays that version 1 files do not have. */
+const SINCE_V2: ReadonlySet<ArrayName> = new Set(["categories", "catOffset", "catBits"]);
+const DTYPE_BYTES: Record<DType, number> = { float64: 8, int32: 4, uint32: 4, uint8: 1 };
 
 interface Section {
   name: ArrayName;
@@ -418,6 +409,8 @@ export interface TreesHeader {
   sections: Section[];
   /** Free-form facts of the kind (e.g. the rounds kept). */
   info: Record<string, number | string | boolean>;
+  /** Version 2: the one-hot groups of the input the model reads as categorical columns (categorical.ts). */
+  groups?: OneHotGroup[];
 }
 
 function invalid(dir: string, problem: string): WorkbenchError {
@@ -432,6 +425,7 @@ export async function saveEnsemble(
   kind: string,
   e: Ensemble,
   info: Record<string, number | string | boolean> = {},
+  groups: readonly OneHotGroup[] = [],
 ): Promise<void> {
   if (os.endianness() !== "LE")
     throw new WorkbenchError("TREE_MODEL_ENDIANNESS", "Tree models are written little-endian only.");
@@ -461,17 +455,20 @@ export async function saveEnsemble(
     littleEndian: true,
     sections,
     info,
+    groups: groups.map((g) => ({ name: g.name, start: g.start, size: g.size })),
   };
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, ARRAYS_FILE), bytes);
   await writeFile(path.join(dir, HEADER_FILE), `${JSON.stringify(header, null, 1)}\n`, "utf8");
 }
 
-function copyOut(bytes: Uint8Array, s: Section): Int32Array | Float64Array | Uint8Array {
-  const size = s.dtype === "float64" ? 8 : s.dtype === "int32" ? 4 : 1;
-  const raw = bytes.slice(s.offset, s.offset + s.length * size);
+type AnyArray = Int32Array | Float64Array | Uint8Array | Uint32Array;
+
+function copyOut(bytes: Uint8Array, s: Section): AnyArray {
+  const raw = bytes.slice(s.offset, s.offset + s.length * DTYPE_BYTES[s.dtype]);
   if (s.dtype === "float64") return new Float64Array(raw.buffer, 0, s.length);
   if (s.dtype === "int32") return new Int32Array(raw.buffer, 0, s.length);
+  if (s.dtype === "uint32") return new Uint32Array(raw.buffer, 0, s.length);
   return new Uint8Array(raw.buffer, 0, s.length);
 }
 
@@ -490,7 +487,12 @@ export async function loadEnsemble(
   }
   if (header === null || typeof header !== "object" || header.format !== TREES_FORMAT)
     throw invalid(dir, `${HEADER_FILE} is not a ${TREES_FORMAT} header`);
-  if (typeof header.version !== "number" || header.version > TREES_FORMAT_VERSION)
+  if (
+    typeof header.version !== "number" ||
+    !Number.isInteger(header.version) ||
+    header.version < 1 ||
+    header.version > TREES_FORMAT_VERSION
+  )
     throw new WorkbenchError(
       "TREE_MODEL_VERSION",
       `The tree model in ${dir} has format version ${String(header.version)}; this build reads up to ${TREES_FORMAT_VERSION}.`,
@@ -507,15 +509,31 @@ export async function loadEnsemble(
   const outputs = header.objective === "mean" ? 0 : rawOutputs(header.objective, classes);
   if (!Array.isArray(header.baseScores) || header.baseScores.length !== outputs)
     throw invalid(dir, "wrong number of base scores");
-  const arrays: Partial<Record<ArrayName, Int32Array | Float64Array | Uint8Array>> = {};
+  const v1 = header.version === 1;
+  if (!Array.isArray(header.sections)) throw invalid(dir, "the header lists no arrays");
+  const arrays: Partial<Record<ArrayName, AnyArray>> = {};
   for (const [name, dtype] of LAYOUT) {
-    const s = header.sections?.find((x) => x.name === name);
+    if (v1 && SINCE_V2.has(name)) continue;
+    const s = header.sections.find((x) => x.name === name);
+    if (s === undefined || s.dtype !== dtype)
+      throw invalid(dir, `array ${name} is missing or has the wrong type`);
     const expected =
-      name === "roots" || name === "treeOutput" ? trees : name === "value" ? nodes * valueStride : nodes;
-    if (s === undefined || s.dtype !== dtype || s.length !== expected)
+      name === "roots" || name === "treeOutput"
+        ? trees
+        : name === "value"
+          ? nodes * valueStride
+          : name === "categories"
+            ? features
+            : name === "catBits"
+              ? s.length
+              : nodes;
+    if (!Number.isInteger(s.length) || s.length < 0 || s.length !== expected)
       throw invalid(dir, `array ${name} is missing or has the wrong size`);
-    const size = dtype === "float64" ? 8 : dtype === "int32" ? 4 : 1;
-    if (!Number.isInteger(s.offset) || s.offset < 0 || s.offset + s.length * size > bytes.length)
+    if (
+      !Number.isInteger(s.offset) ||
+      s.offset < 0 ||
+      s.offset + s.length * DTYPE_BYTES[dtype] > bytes.length
+    )
       throw invalid(dir, `${ARRAYS_FILE} is truncated (array ${name})`);
     arrays[name] = copyOut(bytes, s);
   }
@@ -535,12 +553,49 @@ export async function loadEnsemble(
     value: arrays.value as Float64Array,
     gain: arrays.gain as Float64Array,
     count: arrays.count as Float64Array,
+    categories: (arrays.categories as Int32Array | undefined) ?? new Int32Array(features),
+    catOffset: (arrays.catOffset as Int32Array | undefined) ?? new Int32Array(nodes).fill(-1),
+    catBits: (arrays.catBits as Uint32Array | undefined) ?? new Uint32Array(0),
   };
+  for (let f = 0; f < features; f++)
+    if (e.categories[f]! < 0) throw invalid(dir, `feature ${f} has ${e.categories[f]} categories`);
   for (let i = 0; i < nodes; i++) {
     const f = e.feature[i]!;
     if (f < -1 || f >= features) throw invalid(dir, `node ${i} splits on feature ${f}`);
     if (f >= 0 && !(e.left[i]! > i && e.left[i]! + 1 < nodes && e.right[i] === e.left[i]! + 1))
       throw invalid(dir, `node ${i} does not have two adjacent children after it`);
+    const offset = e.catOffset[i]!;
+    const m = f >= 0 ? e.categories[f]! : 0;
+    if (m === 0) {
+      if (offset !== -1)
+        throw invalid(dir, `node ${i} has a category set (catOffset ${offset}) but no categorical split`);
+    } else {
+      const words = Math.ceil(m / 32);
+      if (!(offset >= 0 && offset + words <= e.catBits.length))
+        throw invalid(
+          dir,
+          `node ${i}: catOffset ${offset} is out of range (${words} words of ${e.catBits.length})`,
+        );
+      if (!Number.isNaN(e.threshold[i]!)) throw invalid(dir, `categorical node ${i} has a threshold`);
+    }
+  }
+  const groups = header.groups ?? [];
+  if (!Array.isArray(groups) || (v1 && groups.length > 0))
+    throw invalid(dir, "the categorical groups are not a list");
+  for (const g of groups)
+    if (
+      g === null ||
+      typeof g !== "object" ||
+      typeof g.name !== "string" ||
+      !Number.isInteger(g.start) ||
+      !Number.isInteger(g.size)
+    )
+      throw invalid(dir, `categorical group ${JSON.stringify(g)} is not {name, start, size}`);
+  const firstGroupColumn = features - groups.length;
+  for (let f = 0; f < features; f++) {
+    const expected = f >= firstGroupColumn ? groups[f - firstGroupColumn]!.size : 0;
+    if (e.categories[f] !== expected)
+      throw invalid(dir, `feature ${f} has ${e.categories[f]} categories where the groups give ${expected}`);
   }
   for (let t = 0; t < trees; t++) {
     if (!(e.roots[t]! >= 0 && e.roots[t]! < nodes)) throw invalid(dir, `tree ${t} has no root`);

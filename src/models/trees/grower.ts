@@ -89,6 +89,14 @@ export interface GrownTree {
   gain: Float64Array;
   /** Training rows in each node. */
   count: Float64Array;
+  /**
+   * Categorical split nodes (gbdt's native groups): the index in `catBits` of the node's first word, −1 for
+   * numeric splits and leaves. A node on a feature with m categories owns ⌈m/32⌉ words; category c goes left
+   * when bit (c & 31) of word c >>> 5 is set (NaN follows missingLeft; their threshold is NaN). The grower
+   * always fills both; trees built by hand without them have no categorical splits.
+   */
+  catOffset?: Int32Array;
+  catBits?: Uint32Array;
   leaves: number;
   depth: number;
 }
@@ -289,6 +297,8 @@ export class Grower {
     const value: number[] = [];
     const gain: number[] = [];
     const nodeCount: number[] = [];
+    const catOffset: number[] = [];
+    const catBits: number[] = [];
     let maxDepth = 0;
     this.leafRanges = [];
 
@@ -301,6 +311,7 @@ export class Grower {
       missingLeft.push(0);
       gain.push(0);
       nodeCount.push(end - start);
+      catOffset.push(-1);
       if (gradient) {
         const h = totals[1]! + p.lambda;
         value.push(h > 0 ? (-totals[0]! / h) * stats.shrinkage : 0);
@@ -386,7 +397,10 @@ export class Grower {
     const find = (node: GrowNode, hist: Float64Array, feats: Int32Array, nf: number, into: Split): void => {
       if (gradient) findGradientSplit(data, hist, feats, nf, node.totals, gradientParams, into);
       else findClassSplit(data, hist, feats, nf, node.totals, classParams, this.splitScratch, into);
-      if (into.found) into.threshold = splitThreshold(data, hist, stride, countAt, into, p.midpoint);
+      if (into.found)
+        into.threshold = into.categorical
+          ? Number.NaN
+          : splitThreshold(data, hist, stride, countAt, into, p.midpoint);
     };
 
     /** Class trees: the split of a small node by sorting, over `feats` or a per-split sample of them. */
@@ -491,7 +505,32 @@ export class Grower {
       let rc = 0;
       let sawMissing = false;
       // One loop per kind of statistics, so that each stays monomorphic and branch-light.
-      if (stats.kind === "gradient") {
+      if (stats.kind === "gradient" && s.categorical) {
+        const { gradients, hessians } = stats;
+        const bits = s.leftCategories;
+        let gl = 0;
+        let hl = 0;
+        let gr = 0;
+        let hr = 0;
+        for (let i = node.start; i < node.end; i++) {
+          const r = rows[i]!;
+          const c = column[r]!;
+          if (c === miss) sawMissing = true;
+          if (c === miss ? ml : ((bits[c >>> 5]! >>> (c & 31)) & 1) === 1) {
+            gl += gradients[r]!;
+            hl += hessians[r]!;
+            rows[l++] = r;
+          } else {
+            gr += gradients[r]!;
+            hr += hessians[r]!;
+            scratch[rc++] = r;
+          }
+        }
+        lt[0] = gl;
+        lt[1] = hl;
+        rt[0] = gr;
+        rt[1] = hr;
+      } else if (stats.kind === "gradient") {
         const { gradients, hessians } = stats;
         let gl = 0;
         let hl = 0;
@@ -552,9 +591,15 @@ export class Grower {
       const id = node.id;
       feature[id] = f;
       threshold[id] = s.threshold;
-      // No missing value reached this node: unseen ones follow the majority (scikit-learn's rule).
-      missingLeft[id] = (sawMissing ? ml : l - node.start >= rc) ? 1 : 0;
+      // No missing value reached this node: unseen ones follow the majority (scikit-learn's rule); a categorical
+      // split sends missing values where its set sends the missing bin (right when not in it), as scikit-learn's.
+      missingLeft[id] = (sawMissing || s.categorical ? ml : l - node.start >= rc) ? 1 : 0;
       gain[id] = s.gain;
+      if (s.categorical) {
+        catOffset[id] = catBits.length;
+        const words = Math.ceil(data.mapper.categories[f]! / 32);
+        for (let k = 0; k < words; k++) catBits.push(s.leftCategories[k]!);
+      }
       const a = newNode(node.start, l, node.depth + 1, lt);
       const b = newNode(l, node.end, node.depth + 1, rt);
       left[id] = a.id;
@@ -654,6 +699,8 @@ export class Grower {
       value: Float64Array.from(value),
       gain: Float64Array.from(gain),
       count: Float64Array.from(nodeCount),
+      catOffset: Int32Array.from(catOffset),
+      catBits: Uint32Array.from(catBits),
       leaves,
       depth: maxDepth,
     };

@@ -14,16 +14,34 @@
 //   entropy: Σ_k cL_k·ln(cL_k/wL) + Σ_k cR_k·ln(cR_k/wR) − Σ_k c_k·ln(c_k/w)
 // (c = class weight sums, w = their total); like scikit-learn, any valid split of an impure node is taken
 // even when its decrease is zero (XOR-like data only separates one level down).
+//
+// Categorical features (gbdt only; bins = categories, see binning.ts) are split on a set of categories, as
+// scikit-learn's HistGradientBoosting does (`_find_best_bin_to_split_category`, after Fisher 1958 and
+// LightGBM): the categories with enough support (Σh · count/H ≥ MIN_CAT_SUPPORT; the missing bin counts as one
+// more category) are sorted by Σg / (Σh + MIN_CAT_SUPPORT) and scanned as if ordered, from both ends: from
+// the low end the first 1 … ⌈n/2⌉ sorted categories go left, from the high end the last 1 … ⌈n/2⌉ − 1, where n
+// is the number of supported categories; the rest (low-support categories included) go right. Gains, L2 and the
+// leaf constraints are those of numeric splits. The result is the bitset of categories that go left, and
+// missing values go left when the missing bin is in the set.
 import type { BinnedData } from "./binning.js";
+
+/** scikit-learn's MIN_CAT_SUPPORT (LightGBM's cat_smooth): the least support of a category, and its smoothing. */
+export const MIN_CAT_SUPPORT = 10;
+
+/** Words of a category bitset covering every bin code (≤ 255). */
+export const CATEGORY_WORDS = 8;
 
 /** The chosen split of a node (mutable, reused). */
 export class Split {
   feature = -1;
-  /** Value bins ≤ bin go left. */
+  /** Value bins ≤ bin go left (numeric splits). */
   bin = -1;
   missingLeft = false;
   gain = Number.NEGATIVE_INFINITY;
   threshold = Number.NaN;
+  /** A split on a categorical feature: category c goes left when bit c of `leftCategories` is set. */
+  categorical = false;
+  readonly leftCategories = new Uint32Array(CATEGORY_WORDS);
 
   reset(): void {
     this.feature = -1;
@@ -31,6 +49,7 @@ export class Split {
     this.missingLeft = false;
     this.gain = Number.NEGATIVE_INFINITY;
     this.threshold = Number.NaN;
+    this.categorical = false;
   }
 
   get found(): boolean {
@@ -43,6 +62,8 @@ export class Split {
     this.missingLeft = other.missingLeft;
     this.gain = other.gain;
     this.threshold = other.threshold;
+    this.categorical = other.categorical;
+    this.leftCategories.set(other.leftCategories);
   }
 }
 
@@ -90,10 +111,24 @@ export function findGradientSplit(
   let bestFeature = -1;
   let bestBin = -1;
   let bestMissingLeft = false;
+  let bestCategorical = false;
+  const categories = mapper.categories;
   for (let j = 0; j < nFeatures; j++) {
     const f = features[j]!;
     const nb = mapper.nBins[f]!;
     const base = offsets[f]! * 3;
+    if (categories[f]! > 0) {
+      const score = categoricalScan(hist, base, nb, G, H, C, params, bestScore);
+      if (score > bestScore) {
+        bestScore = score;
+        bestFeature = f;
+        bestBin = -1;
+        bestMissingLeft = catScratch.missingLeft;
+        bestCategorical = true;
+        best.leftCategories.set(catScratch.bits);
+      }
+      continue;
+    }
     const mi = base + nb * 3;
     const mg = hist[mi]!;
     const mh = hist[mi + 1]!;
@@ -120,6 +155,7 @@ export function findGradientSplit(
             bestFeature = f;
             bestBin = b;
             bestMissingLeft = false;
+            bestCategorical = false;
           }
         }
       }
@@ -138,6 +174,7 @@ export function findGradientSplit(
             bestFeature = f;
             bestBin = b;
             bestMissingLeft = true;
+            bestCategorical = false;
           }
         }
       }
@@ -154,6 +191,7 @@ export function findGradientSplit(
           bestFeature = f;
           bestBin = nb - 1;
           bestMissingLeft = false;
+          bestCategorical = false;
         }
       }
     }
@@ -162,7 +200,95 @@ export function findGradientSplit(
   best.feature = bestFeature;
   best.bin = bestBin;
   best.missingLeft = bestMissingLeft;
+  best.categorical = bestCategorical;
   best.gain = 0.5 * (bestScore - parent);
+}
+
+/** Scratch of categoricalScan: the supported categories, their sort keys, and the best set it found. */
+const catScratch = {
+  bins: new Int32Array(256),
+  keys: new Float64Array(256),
+  order: [] as number[],
+  bits: new Uint32Array(CATEGORY_WORDS),
+  missingLeft: false,
+};
+
+/**
+ * The best category-set split of one categorical feature (bins = categories, its missing bin last at `nb`;
+ * see the top of this file) whose score G_L²/(H_L+λ) + G_R²/(H_R+λ) beats `beat`. Returns that score, with
+ * the left set in catScratch.bits and whether the missing bin is in it in catScratch.missingLeft; returns
+ * `beat` (and leaves the scratch alone) when no candidate beats it.
+ */
+function categoricalScan(
+  hist: Float64Array,
+  base: number,
+  nb: number,
+  G: number,
+  H: number,
+  C: number,
+  params: GradientSplitParams,
+  beat: number,
+): number {
+  const { lambda, minSamplesLeaf, minHessianLeaf } = params;
+  const { bins, keys } = catScratch;
+  const supportFactor = C / H;
+  let used = 0;
+  // Value bins, then the missing bin as one more category.
+  for (let b = 0; b <= nb; b++) {
+    const s = base + b * 3;
+    const h = hist[s + 1]!;
+    if (h * supportFactor >= MIN_CAT_SUPPORT) {
+      bins[used] = b;
+      keys[used] = hist[s]! / (h + MIN_CAT_SUPPORT);
+      used++;
+    }
+  }
+  if (used <= 1) return beat;
+  const order = catScratch.order;
+  order.length = used;
+  for (let i = 0; i < used; i++) order[i] = i;
+  // By key; equal keys by bin (scikit-learn's qsort leaves their order to the C library).
+  order.sort((a, b) => keys[a]! - keys[b]! || bins[a]! - bins[b]!);
+  let bestScore = beat;
+  let bestDirection = 0;
+  let bestAt = -1;
+  for (const direction of [1, -1]) {
+    const middle = direction === 1 ? (used + 1) >> 1 : ((used + 1) >> 1) - 1;
+    let gl = 0;
+    let hl = 0;
+    let cl = 0;
+    for (let i = 0; i < middle; i++) {
+      const at = direction === 1 ? i : used - 1 - i;
+      const s = base + bins[order[at]!]! * 3;
+      gl += hist[s]!;
+      hl += hist[s + 1]!;
+      cl += hist[s + 2]!;
+      const cr = C - cl;
+      const hr = H - hl;
+      if (cl < minSamplesLeaf || hl < minHessianLeaf) continue;
+      if (cr < minSamplesLeaf || hr < minHessianLeaf) break;
+      const gr = G - gl;
+      const score = (gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda);
+      if (score > bestScore) {
+        bestScore = score;
+        bestDirection = direction;
+        bestAt = at;
+      }
+    }
+  }
+  if (bestDirection === 0) return beat;
+  const bits = catScratch.bits;
+  bits.fill(0);
+  let missingLeft = false;
+  const from = bestDirection === 1 ? 0 : bestAt;
+  const to = bestDirection === 1 ? bestAt : used - 1;
+  for (let i = from; i <= to; i++) {
+    const b = bins[order[i]!]!;
+    if (b === nb) missingLeft = true;
+    else bits[b >>> 5] = bits[b >>> 5]! | (1 << (b & 31));
+  }
+  catScratch.missingLeft = missingLeft;
+  return bestScore;
 }
 
 /** x·ln(x / total) with 0·ln 0 = 0. */

@@ -1,25 +1,25 @@
 // The Model seam for the tree kinds (gbdt, random-forest, decision-tree): input checks, prediction, files,
 // summary and gain-based importance around a flat Ensemble; the kind only supplies its training function.
+// A gbdt with native categorical features reads the one-hot groups of its input as category columns: the model
+// keeps the groups (saved in trees.json), turns every input X into X' (categorical.ts) and reports importance
+// under X' names (a group under its column name).
 
-import type { FeatureMatrix } from "../../features/preprocessor.js";
+import type { FeatureMatrix, OneHotGroup } from "../../features/preprocessor.js";
 import { WorkbenchError } from "../../shared/errors.js";
 import { checkFitData } from "../fit-checks.js";
 import type { FeatureImportance, FitData, FitOptions, FitResult, Model, ModelShape } from "../model.js";
 import type { TrainedTrees } from "./boosting.js";
-import {
-  type Ensemble,
-  ensembleSummary,
-  featureGains,
-  loadEnsemble,
-  predictEnsemble,
-  saveEnsemble,
-} from "./ensemble.js";
+import { type CategoricalLayout, categoricalLayout, toCategorical } from "./categorical.js";
+import { type Ensemble, ensembleSummary, featureGains, loadEnsemble, saveEnsemble } from "./ensemble.js";
+import { predictEnsemble } from "./predict.js";
 
 export type TreeTrainer = (data: FitData, options: FitOptions) => Promise<TrainedTrees>;
 
 export class TreeModel implements Model {
   private trained: Ensemble | undefined;
   private kept = 0;
+  /** The X → X' layout of a model with native categorical groups (undefined: the trees read X). */
+  private layout: CategoricalLayout | undefined;
 
   constructor(
     readonly kind: string,
@@ -27,21 +27,46 @@ export class TreeModel implements Model {
     private readonly trainer: TreeTrainer,
     /** What one iteration is (for summary()): "rounds" or "trees". */
     private readonly unit: string,
-    loaded?: { ensemble: Ensemble; kept: number },
+    loaded?: { ensemble: Ensemble; kept: number; groups?: OneHotGroup[] },
   ) {
     if (loaded !== undefined) {
-      this.check(loaded.ensemble);
+      const layout = this.layoutOf(loaded.groups ?? []);
+      this.check(loaded.ensemble, layout);
       this.trained = loaded.ensemble;
       this.kept = loaded.kept;
+      this.layout = layout;
     }
   }
 
-  private check(e: Ensemble): void {
-    if (e.features !== this.shape.featureNames.length || e.classes !== this.shape.classes.length)
+  private layoutOf(groups: readonly OneHotGroup[]): CategoricalLayout | undefined {
+    return groups.length === 0 ? undefined : categoricalLayout(this.shape.featureNames, groups);
+  }
+
+  private check(e: Ensemble, layout: CategoricalLayout | undefined): void {
+    const features = layout?.cols ?? this.shape.featureNames.length;
+    if (e.features !== features || e.classes !== this.shape.classes.length)
       throw new WorkbenchError(
         "TREE_MODEL_INVALID",
-        `${this.kind}: the saved trees take ${e.features} features and ${e.classes} classes; the package declares ${this.shape.featureNames.length} and ${this.shape.classes.length}.`,
+        `${this.kind}: the saved trees take ${e.features} features and ${e.classes} classes; the package declares ${features}${layout === undefined ? "" : ` (${this.shape.featureNames.length} with ${layout.groups.length} categorical groups)`} and ${this.shape.classes.length}.`,
       );
+    for (let f = 0; f < e.features; f++) {
+      const m = layout?.categories[f] ?? 0;
+      if (e.categories[f] !== m)
+        throw new WorkbenchError(
+          "TREE_MODEL_INVALID",
+          `${this.kind}: feature ${f} of the saved trees has ${e.categories[f]} categories; its categorical groups give ${m}.`,
+        );
+    }
+  }
+
+  /** The one-hot groups the model reads as categorical columns (empty for a one-hot model). */
+  get groups(): OneHotGroup[] {
+    return this.layout?.groups ?? [];
+  }
+
+  /** Names of the columns the trees split on: the input's, with each categorical group as one column. */
+  get treeFeatureNames(): string[] {
+    return this.layout?.featureNames ?? this.shape.featureNames;
   }
 
   /** The trained ensemble (for tests and tools). */
@@ -56,18 +81,22 @@ export class TreeModel implements Model {
 
   async fit(data: FitData, options: FitOptions): Promise<FitResult> {
     checkFitData(this.kind, "TREE_TRAIN_DATA_INVALID", data, this.shape);
-    const { ensemble, result, kept } = await this.trainer(data, options);
+    const { ensemble, result, kept, groups } = await this.trainer(data, options);
+    const layout = this.layoutOf(groups ?? []);
+    this.check(ensemble, layout);
     this.trained = ensemble;
     this.kept = kept;
+    this.layout = layout;
     return result;
   }
 
   predict(x: FeatureMatrix): Float32Array {
-    return predictEnsemble(this.ensemble, x);
+    const input = this.layout === undefined ? x : toCategorical(this.layout, x);
+    return predictEnsemble(this.ensemble, input);
   }
 
   async save(dir: string): Promise<void> {
-    await saveEnsemble(dir, this.kind, this.ensemble, { kept: this.kept });
+    await saveEnsemble(dir, this.kind, this.ensemble, { kept: this.kept }, this.groups);
   }
 
   dispose(): void {
@@ -82,7 +111,7 @@ export class TreeModel implements Model {
   /** Total split gain and split count per input feature, largest gain first (features never used included). */
   importance(): FeatureImportance[] {
     const { gain, splits } = featureGains(this.ensemble);
-    return this.shape.featureNames
+    return this.treeFeatureNames
       .map((feature, f) => ({ feature, gain: gain[f]!, splits: splits[f]! }))
       .sort((a, b) => b.gain - a.gain || a.feature.localeCompare(b.feature));
   }
@@ -98,5 +127,5 @@ export async function loadTreeModel(
 ): Promise<TreeModel> {
   const { ensemble, header } = await loadEnsemble(dir, kind);
   const kept = typeof header.info?.kept === "number" ? header.info.kept : ensemble.roots.length;
-  return new TreeModel(kind, shape, trainer, unit, { ensemble, kept });
+  return new TreeModel(kind, shape, trainer, unit, { ensemble, kept, groups: header.groups ?? [] });
 }

@@ -407,14 +407,20 @@ def _read_sections(directory: str, header_file: str, arrays_file: str) -> tuple[
 
 
 class _Trees:
-    """A tree ensemble (trees.json + trees.bin, src/models/trees/ensemble.ts)."""
+    """A tree ensemble (trees.json + trees.bin, src/models/trees/ensemble.ts), format versions 1 and 2.
 
-    DTYPES = {"float64": "<f8", "int32": "<i4", "uint8": "u1"}
+    Version 2 adds native categorical features (gbdt): `groups` in trees.json name the one-hot blocks of the input
+    that the trees read as one column each (src/models/trees/categorical.ts: the other columns in order, then per
+    group the index of its first column > 0.5, NaN if none), and categorical split nodes send category c left when
+    its bit is set in the node's words of `catBits` (NaN follows missingLeft; anything else goes right).
+    """
+
+    DTYPES = {"float64": "<f8", "int32": "<i4", "uint8": "u1", "uint32": "<u4"}
 
     def __init__(self, directory: str):
         header, blob = _read_sections(directory, "trees.json", "trees.bin")
-        if header.get("format") != "workbench-trees" or header.get("version", 99) > 1:
-            raise WorkbenchModelError(f"{directory}/trees.json: not a version-1 workbench-trees header")
+        if header.get("format") != "workbench-trees" or header.get("version", 99) not in (1, 2):
+            raise WorkbenchModelError(f"{directory}/trees.json: not a version-1 or version-2 workbench-trees header")
         arrays = {}
         for s in header["sections"]:
             dtype = self.DTYPES[s["dtype"]]
@@ -429,23 +435,63 @@ class _Trees:
         self.left = arrays["left"].astype(np.int64)
         self.missing_left = arrays["missingLeft"].astype(bool)
         self.value = arrays["value"]
+        features = int(header["features"])
+        nodes = len(self.feature)
+        self.categories = arrays.get("categories", np.zeros(features, dtype="<i4")).astype(np.int64)
+        self.cat_offset = arrays.get("catOffset", np.full(nodes, -1, dtype="<i4")).astype(np.int64)
+        self.cat_bits = arrays.get("catBits", np.zeros(0, dtype="<u4")).astype(np.int64)
+        self.groups = [(int(g["start"]), int(g["size"])) for g in header.get("groups") or []]
+        words = (self.categories + 31) // 32
+        for node in np.flatnonzero(self.cat_offset >= 0):
+            f = self.feature[node]
+            if f < 0 or self.categories[f] == 0 or self.cat_offset[node] + words[f] > len(self.cat_bits):
+                raise WorkbenchModelError(f"{directory}/trees.bin: node {node} has a category set out of range")
+        # Per node: the number of categories its bitset covers (0 for numeric nodes and leaves).
+        self.cat_span = np.where(self.cat_offset >= 0, 32 * words[np.maximum(self.feature, 0)], 0)
+
+    def categorical_input(self, x: np.ndarray) -> np.ndarray:
+        """X → X': the columns outside the groups, then one category index per group (NaN when none is hot)."""
+        if not self.groups:
+            return x
+        in_group = np.zeros(x.shape[1], dtype=bool)
+        indices = []
+        for start, size in self.groups:
+            in_group[start : start + size] = True
+            hot = x[:, start : start + size] > 0.5
+            index = np.argmax(hot, axis=1).astype(x.dtype)
+            indices.append(np.where(hot.any(axis=1), index, np.nan).astype(x.dtype))
+        return np.column_stack([x[:, ~in_group], *indices])
 
     def leaves(self, x: np.ndarray) -> np.ndarray:
-        """The leaf every row reaches in every tree (rows × trees): x ≤ threshold goes left, NaN per node."""
+        """The leaf every row reaches in every tree (rows × trees): x ≤ threshold (numeric) or the category's bit
+        (categorical) goes left, NaN per node."""
         rows = x.shape[0]
         node = np.broadcast_to(self.roots, (rows, len(self.roots))).copy()
         row = np.arange(rows)[:, None]
+        categorical = len(self.cat_bits) > 0
         while True:
             f = self.feature[node]
             inner = f >= 0
             if not inner.any():
                 return node
             v = x[row, np.where(inner, f, 0)].astype(np.float64)
-            left = (v <= self.threshold[node]) | (self.missing_left[node] & np.isnan(v))
+            nan = np.isnan(v)
+            with np.errstate(invalid="ignore"):
+                left = v <= self.threshold[node]
+            if categorical:
+                span = self.cat_span[node]
+                is_cat = span > 0
+                with np.errstate(invalid="ignore"):
+                    valid = is_cat & ~nan & (v >= 0) & (v < span) & (v == np.floor(v))
+                c = np.where(valid, v, 0).astype(np.int64)
+                word = self.cat_bits[np.where(valid, self.cat_offset[node] + (c >> 5), 0)]
+                in_set = valid & (((word >> (c & 31)) & 1) == 1)
+                left = np.where(is_cat, in_set, left)
+            left = np.where(nan, self.missing_left[node], left)
             node = np.where(inner, self.left[node] + (~left), node)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        leaves = self.leaves(x)
+        leaves = self.leaves(self.categorical_input(x))
         rows, trees = leaves.shape
         if self.objective == "mean":
             sums = np.zeros((rows, self.classes))

@@ -150,6 +150,60 @@ describe("trainCandidates", () => {
     expect(one.ids).toEqual(two.ids);
   });
 
+  it("with worker threads a freed worker takes the next trial while `around` still logs the last one; in this thread, not", async () => {
+    const specs: CandidateSpec[] = [
+      {
+        kind: "gbdt",
+        params: { rounds: 3, maxLeaves: 4, minSamplesLeaf: 5 },
+        grid: { learningRate: [0.1, 0.2, 0.3] },
+      },
+    ];
+    const run = async (workers: number) => {
+      const events: string[] = [];
+      let started: () => void = () => {};
+      const thirdStarted = new Promise<void>((resolve) => {
+        started = resolve;
+      });
+      const outcomes = await trainCandidates(
+        specs,
+        data,
+        { ...options, workers },
+        {
+          onTrialStart: (t, index) => {
+            events.push(`start ${t.id}`);
+            if (index === 2) started();
+          },
+          around: async (trial, train) => {
+            const outcome = await train();
+            events.push(`trained ${trial.id}`);
+            // The first two trials' logging lasts until the third trial has started (or 5 s: no deadlock when it
+            // cannot start — as with the slots held through `around`).
+            if (trial.id !== "gbdt-3" && workers > 1)
+              await Promise.race([thirdStarted, new Promise((r) => setTimeout(r, 5000))]);
+            events.push(`end ${trial.id}`);
+            return outcome;
+          },
+        },
+      );
+      disposeAll(outcomes);
+      return events;
+    };
+    const two = await run(2);
+    expect(two.indexOf("start gbdt-3")).toBeLessThan(two.indexOf("end gbdt-1"));
+    const one = await run(1);
+    expect(one).toEqual([
+      "start gbdt-1",
+      "trained gbdt-1",
+      "end gbdt-1",
+      "start gbdt-2",
+      "trained gbdt-2",
+      "end gbdt-2",
+      "start gbdt-3",
+      "trained gbdt-3",
+      "end gbdt-3",
+    ]);
+  });
+
   it("takes workers started earlier, trains on them and closes them (also when a data check fails first)", async () => {
     const early = startTrialWorkers(2);
     const outcomes = await trainCandidates(fourTrials.slice(0, 1), data, { ...options, workers: early });

@@ -11,6 +11,7 @@ import { fitOptionsFor, loadTrainConfig } from "../../../src/config/train-config
 import { featureColumns, positiveClass } from "../../../src/data/manifest.js";
 import { mlflowColumnType } from "../../../src/data/mlflow-dataset.js";
 import { KIND_NAMES, modelKind } from "../../../src/models/kinds/index.js";
+import { TreeModel } from "../../../src/models/trees/tree-model.js";
 import { type PreparedData, prepareData } from "../../../src/pipelines/prepare-data.js";
 import {
   PACKAGE_FORMAT_VERSION,
@@ -52,6 +53,19 @@ const MODELS: { dataset: Dataset; kind: string; params: Record<string, unknown>;
   { dataset: "hpc", kind: "mlp", params: { epochs: 2, hiddenUnits: [6], activation: "selu" }, label: "selu" },
   { dataset: "hpc", kind: "mlp", params: { epochs: 2, hiddenUnits: [6], activation: "elu" }, label: "elu" },
   { dataset: "hpc", kind: "mlp", params: { epochs: 2, hiddenUnits: [6], activation: "tanh" }, label: "tanh" },
+  // Native categorical splits (tree format 2: category columns from the one-hot groups, category-set nodes).
+  {
+    dataset: "hpc",
+    kind: "gbdt",
+    params: { rounds: 12, maxLeaves: 7, categorical: "native" },
+    label: "native",
+  },
+  {
+    dataset: "credit-default",
+    kind: "gbdt",
+    params: { rounds: 12, maxLeaves: 7, categorical: "native" },
+    label: "native",
+  },
   { dataset: "credit-default", kind: "knn", params: { k: 7, weights: "distance" } },
   { dataset: "hpc", kind: "knn", params: { k: 5, metric: "manhattan", smoothing: 1, maxRows: 500 } },
 ];
@@ -150,6 +164,9 @@ beforeAll(async () => {
         },
         fitOptionsFor(config),
       );
+      // The native variants must exercise categorical nodes, or their parity proves nothing about them.
+      if (spec.label === "native" && !(model instanceof TreeModel && model.ensemble.catBits.length > 0))
+        throw new Error(`${name}: no categorical split was grown`);
       const threshold = prepared.classes.length === 2 ? THRESHOLD : undefined;
       const inputs: SignatureColumn[] = featureColumns(prepared.manifest).map((column) => ({
         name: column,
