@@ -49,7 +49,7 @@ export type GbdtParams = z.infer<typeof gbdtParams>;
  * and then the patience, at most `rounds` (credit-default, learning rate 0.1, patience 20: 60 and 73 rounds of
  * 400). Calibrated there: 1.6 s (15 leaves) and 1.8 s (31 leaves) measured.
  */
-export function gbdtCost(params: GbdtParams, facts: CostFacts): number {
+export function gbdtCost(params: Omit<GbdtParams, "categorical">, facts: CostFacts): number {
   const patience = params.earlyStoppingRounds ?? facts.patience;
   const rounds = Math.min(params.rounds, Math.ceil(4 / params.learningRate) + patience);
   const leaves = Math.min(params.maxLeaves, 2 ** (params.maxDepth ?? 30));

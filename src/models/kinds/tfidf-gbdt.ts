@@ -10,7 +10,9 @@ export const tfidfGbdtParams = z
   .object({
     ...tfidfFields(2000),
     charMaxFeatures: z.number().int().min(1).nullable().default(2000),
-    ...gbdtParams.shape,
+    // Every gbdt parameter but `categorical`: the columns here are TF-IDF terms (the data's own columns, if any,
+    // stay one-hot).
+    ...gbdtParams.omit({ categorical: true }).shape,
   })
   .strict();
 export type TfidfGbdtParams = z.infer<typeof tfidfGbdtParams>;

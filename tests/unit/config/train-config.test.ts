@@ -85,6 +85,28 @@ describe("training config", () => {
     );
   });
 
+  it("given gbdt's categorical param on tfidf-gbdt or a value it does not know, then the field is named", () => {
+    const onText = configError(() =>
+      parseTrainConfig({
+        ...minimal,
+        training: { candidates: [{ kind: "tfidf-gbdt", params: { categorical: "native" } }] },
+      }),
+    );
+    expect(onText.message).toContain(
+      "training.candidates.0.params.categorical: unknown hyperparameter 'categorical' for tfidf-gbdt (it belongs to gbdt)",
+    );
+    const value = configError(() =>
+      parseTrainConfig({
+        ...minimal,
+        training: { candidates: [{ kind: "gbdt", params: { categorical: "ordinal" } }] },
+      }),
+    );
+    expect(value.code).toBe("CONFIG_INVALID");
+    expect(value.message).toContain(
+      "training.candidates.0.params.categorical: Invalid enum value. Expected 'native' | 'onehot', received 'ordinal'",
+    );
+  });
+
   it("given an invalid value anywhere in params, grid or a search space, then the config names the exact field", () => {
     const grid = configError(() =>
       parseTrainConfig({
