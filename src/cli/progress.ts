@@ -52,6 +52,12 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr): {
         bar?.update(event.record.iteration, { unit: event.unit, metric: event.record.valMetric.toFixed(4) });
         break;
       }
+      case "refit":
+        stop();
+        stream.write(
+          `refit: ${event.trial.id} on train + validation (${event.rows} rows), ${event.iterations} ${event.unit}${event.iterations === 1 ? "" : "s"}, ${event.seconds.toFixed(1)} s\n`,
+        );
+        break;
       case "trial-end": {
         const bar = bars.get(event.summary.id);
         if (bar) {

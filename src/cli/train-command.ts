@@ -73,6 +73,9 @@ function describePlan(config: TrainConfig): string {
           ]
         : plan.trials.map((t) => `  ${t.id.padEnd(16)} ${JSON.stringify(t.params)}`),
     ),
+    ...(config.training.refit
+      ? ["then the winner trained again on train + validation for the iterations it kept (training.refit)"]
+      : []),
     `register as ${config.registry.modelName} with alias @${config.registry.alias}`,
     "",
     "resolved config:",
@@ -200,6 +203,10 @@ function printResult(result: TrainResult, metric: string, tracking: TrackingSess
   console.log(
     `best: ${result.best.id}  validation ${metric} ${(result.metrics.validation[metric] ?? Number.NaN).toFixed(4)}  test ${(result.metrics.test[metric] ?? Number.NaN).toFixed(4)}  holdout ${(result.metrics.holdout[metric] ?? Number.NaN).toFixed(4)}`,
   );
+  if (result.refit !== undefined)
+    console.log(
+      `refit: ${result.best.id} trained again on train + validation (${result.refit.rows} rows, ${result.refit.iterations} ${result.best.unit}${result.refit.iterations === 1 ? "" : "s"}); test and holdout are the refitted model's`,
+    );
   if (result.threshold !== undefined)
     console.log(`decision threshold (chosen on validation): ${result.threshold.toFixed(4)}`);
   console.log(

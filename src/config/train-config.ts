@@ -328,6 +328,11 @@ export const trainConfigSchema = z
           .strict()
           .default({}),
         threshold: thresholdSchema.default({ strategy: "max_f1" }),
+        /**
+         * Train the winner again on train + validation for the iterations it kept (src/models/refit.ts); the
+         * refitted model is the one evaluated on test/holdout and registered.
+         */
+        refit: z.boolean().default(false),
         /** Candidates trained at once, each in its own worker thread; null = one per core. 1 trains in-process. */
         workers: positiveInt.nullable().default(null),
         candidates: z.array(candidateSchema).min(1) as unknown as z.ZodType<

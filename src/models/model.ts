@@ -161,6 +161,11 @@ export interface ModelKind<S extends z.AnyZodObject = z.AnyZodObject> {
   estimateCost(params: z.output<S>, facts: CostFacts): number;
   /** The planned number of iterations (epochs, rounds, trees) for progress output. */
   plannedIterations(params: z.output<S>): number;
+  /**
+   * These hyperparameters set to train `iterations` iterations (epochs, rounds, trees): `training.refit` trains
+   * the winner again on train + validation for the iterations its early stopping kept.
+   */
+  withIterations(params: z.output<S>, iterations: number): z.output<S>;
   create(params: z.output<S>, shape: ModelShape): Promise<Model>;
   /** Loads what `Model.save` wrote. */
   load(dir: string, params: z.output<S>, shape: ModelShape): Promise<Model>;

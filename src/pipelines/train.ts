@@ -18,6 +18,7 @@ import type { Trial } from "../models/candidates.js";
 import { KINDS } from "../models/kinds/index.js";
 import type { FeatureImportance, IterationRecord, Model } from "../models/model.js";
 import { startTrialWorkers, type TrialWorkers } from "../models/pool.js";
+import { type RefitTrial, refitTrial } from "../models/refit.js";
 import { type TrialOutcome, trainCandidates } from "../models/search.js";
 import { buildReferenceProfile, writeReferenceProfile } from "../monitoring/profile.js";
 import { PACKAGE_FORMAT_VERSION, writeModelPackage } from "../registry/model-package.js";
@@ -68,7 +69,9 @@ export type TrainEvent =
   | { type: "data"; rows: number; quarantined: number; features: number; backend: string }
   | { type: "trial-start"; trial: Trial; index: number; total: number }
   | { type: "iteration"; trial: Trial; record: IterationRecord; planned: number; unit: string }
-  | { type: "trial-end"; summary: CandidateSummary };
+  | { type: "trial-end"; summary: CandidateSummary }
+  /** training.refit: the winner trained again on train + validation (`rows` rows) for `iterations` iterations. */
+  | { type: "refit"; trial: Trial; iterations: number; unit: string; rows: number; seconds: number };
 
 export interface TrainContext {
   client: MlflowClient;
@@ -105,6 +108,8 @@ export interface TrainResult {
   backend: string;
   candidates: CandidateSummary[];
   best: CandidateSummary;
+  /** training.refit: what the registered model was trained on instead of the candidate's train split. */
+  refit?: { iterations: number; rows: number };
   threshold: number | undefined;
   metrics: {
     validation: Record<string, number>;
@@ -428,10 +433,65 @@ async function runTrainPipeline(
           return (better ? vb > va : vb < va) ? b : a;
         });
         const k = data.classes.length;
+        // training.refit: the winner trained again on train + validation for the iterations it kept, as a child
+        // run of its own; that model is evaluated on test and holdout and registered. Validation's predictions
+        // (threshold, metrics, the reference profile) stay the candidate's: out of sample.
+        let refit: RefitTrial | undefined;
+        if (config.training.refit) {
+          const trial = outcomes.find((o) => o.trial.id === best.id)!.trial;
+          const rows = data.matrices.train.rows + data.matrices.validation.rows;
+          refit = await parent.child(
+            {
+              runName: `${best.id}-refit`,
+              tags: { "workbench.candidate": best.kind, "workbench.refit_of": best.runId },
+            },
+            async (child) => {
+              const done = await refitTrial(
+                trial,
+                best.bestIteration,
+                {
+                  train: data.matrices.train,
+                  trainLabels: data.labels.train,
+                  validation: data.matrices.validation,
+                  validationLabels: data.labels.validation,
+                  classes: data.classes,
+                },
+                fitOptionsFor(config),
+              );
+              await child.logParams({ kind: best.kind, ...flattenParams(done.trial.params) });
+              // Both splits are training data here.
+              await child.logInputs([
+                datasets.train,
+                {
+                  ...datasets.validation,
+                  tags: { ...datasets.validation.tags, "mlflow.data.context": "train" },
+                },
+              ]);
+              await child.logBatch({
+                metrics: [
+                  { key: "iterations", value: done.iterations },
+                  { key: "train_rows", value: rows },
+                  { key: "train_seconds", value: done.fitted.seconds },
+                ],
+              });
+              await child.setTags({ "workbench.iteration_unit": best.unit });
+              return done;
+            },
+          );
+          emit({
+            type: "refit",
+            trial,
+            iterations: refit.iterations,
+            unit: best.unit,
+            rows,
+            seconds: refit.fitted.seconds,
+          });
+        }
+        const model = refit?.fitted.model ?? best.model;
         const probabilities = {
           validation: best.model.predict(data.matrices.validation),
-          test: best.model.predict(data.matrices.test),
-          holdout: best.model.predict(data.matrices.holdout),
+          test: model.predict(data.matrices.test),
+          holdout: model.predict(data.matrices.holdout),
         };
         const threshold =
           k === 2
@@ -487,7 +547,7 @@ async function runTrainPipeline(
           probabilities: probabilities.test,
           threshold,
           table: data.splits.test,
-          topFeatures: best.model.topFeatures?.(TOP_FEATURES_PER_CLASS),
+          topFeatures: model.topFeatures?.(TOP_FEATURES_PER_CLASS),
         });
         const analysisDir = path.join(work, "evaluation");
         await writeErrorAnalysis(analysisDir, "test", data.classes, evaluations.test.confusion, analysis);
@@ -504,7 +564,7 @@ async function runTrainPipeline(
             best.history,
             best.unit,
             metric,
-            best.model.importance?.(),
+            model.importance?.(),
             analysis,
           ),
         );
@@ -527,7 +587,7 @@ async function runTrainPipeline(
           }),
         );
         await writeModelPackage(packageDir, {
-          model: best.model,
+          model,
           preprocessor: data.preprocessor,
           example: Array.from({ length: Math.min(3, data.splits.holdout.rowCount) }, (_, i) =>
             rowRecord(data.splits.holdout, i),
@@ -536,7 +596,7 @@ async function runTrainPipeline(
             formatVersion: PACKAGE_FORMAT_VERSION,
             name: config.registry.modelName,
             kind: best.kind,
-            params: best.params,
+            params: refit?.trial.params ?? best.params,
             target: data.manifest.target.column,
             classes: data.classes,
             // The classes trained on (a rare-class rule may have left two of a multiclass manifest's).
@@ -558,12 +618,17 @@ async function runTrainPipeline(
           modelName: config.registry.modelName,
           alias: config.registry.alias,
           modelType: best.kind,
-          params: flattenParams(best.params),
-          tags: { "workbench.config": config.name, "workbench.backend": tf.backend },
+          params: flattenParams(refit?.trial.params ?? best.params),
+          tags: {
+            "workbench.config": config.name,
+            "workbench.backend": tf.backend,
+            ...(refit === undefined ? {} : { "workbench.refit": "train+validation" }),
+          },
           metrics: modelMetrics,
           description: `${best.id} from ${config.name}: test ${metric} ${(evaluations.test.metrics[metric] ?? Number.NaN).toFixed(4)}`,
         });
         for (const c of candidates) c.model.dispose();
+        refit?.fitted.model.dispose();
         logger.info({ version: registration.version, model: config.registry.modelName }, "model registered");
         const summaries = candidates.map(({ model: _m, history: _h, ...rest }) => rest);
         return {
@@ -573,6 +638,14 @@ async function runTrainPipeline(
           backend: tf.backend,
           candidates: summaries,
           best: summaries.find((s) => s.id === best.id)!,
+          ...(refit === undefined
+            ? {}
+            : {
+                refit: {
+                  iterations: refit.iterations,
+                  rows: data.matrices.train.rows + data.matrices.validation.rows,
+                },
+              }),
           threshold,
           metrics: {
             validation: evaluations.validation.metrics,

@@ -36,6 +36,7 @@ export const decisionTreeKind = defineKind({
   params: decisionTreeParams,
   estimateCost: (p, facts) => BINNING_MS * facts.rows * facts.cols + classTreeCost(p, facts),
   plannedIterations: () => 1,
+  withIterations: (p) => p,
   create: async (params, shape) => new TreeModel("decision-tree", shape, trainer(params), "trees"),
   load: async (dir, params, shape) => loadTreeModel(dir, "decision-tree", shape, trainer(params), "trees"),
 });

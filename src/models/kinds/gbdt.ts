@@ -67,6 +67,7 @@ export const gbdtKind = defineKind({
   params: gbdtParams,
   estimateCost: gbdtCost,
   plannedIterations: (p) => p.rounds,
+  withIterations: (p, rounds) => ({ ...p, rounds }),
   create: async (params, shape) =>
     new TreeModel("gbdt", shape, (data, options) => trainGbdt(data, options, params), "rounds"),
   load: async (dir, params, shape) =>

@@ -55,6 +55,7 @@ export const knnKind = defineKind({
     2.2e-7 * facts.validationRows * Math.min(facts.rows, p.maxRows) * facts.cols +
     1e-5 * facts.rows * facts.cols,
   plannedIterations: () => 1,
+  withIterations: (p) => p,
   create: async (params, shape) => new KnnModel(params, shape),
   load: async (dir, params, shape) => loadKnnModel(dir, params, shape),
 });

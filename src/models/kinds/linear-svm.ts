@@ -47,6 +47,7 @@ export const linearSvmKind = defineKind({
     return epochs * problems * (4e-6 * fitted * facts.cols + 2e-6 * facts.validationRows * facts.cols);
   },
   plannedIterations: (p) => p.maxIter,
+  withIterations: (p, maxIter) => ({ ...p, maxIter }),
   create: async (params, shape) => new LinearSvmModel(params, shape),
   load: async (dir, params, shape) => loadLinearSvm(dir, params, shape),
 });

@@ -43,6 +43,7 @@ export const logisticKind = defineKind({
   // One dense layer: features × outputs multiply-adds per row (see networkCost).
   estimateCost: (p, facts) => networkCost(p, facts.cols * outputUnits(facts.classes), facts),
   plannedIterations: (p) => p.epochs,
+  withIterations: (p, epochs) => ({ ...p, epochs }),
   create: async (params, shape) => new NetworkModel("logistic", params, shape, build(params)),
   load: async (dir, params, shape) =>
     new NetworkModel("logistic", params, shape, build(params), await loadNetwork(dir)),

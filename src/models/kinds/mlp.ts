@@ -72,6 +72,7 @@ export const mlpKind = defineKind({
   estimateCost: (p, facts) =>
     networkCost(p, mlpMultiplyAdds(p.hiddenUnits, facts.cols, facts.classes), facts),
   plannedIterations: (p) => p.epochs,
+  withIterations: (p, epochs) => ({ ...p, epochs }),
   create: async (params, shape) => new NetworkModel("mlp", params, shape, build(params)),
   load: async (dir, params, shape) =>
     new NetworkModel("mlp", params, shape, build(params), await loadNetwork(dir)),

@@ -74,6 +74,7 @@ export const randomForestKind = defineKind({
   estimateCost: (p, facts) =>
     BINNING_MS * facts.rows * facts.cols + expectedTrees(p.trees, facts.patience) * classTreeCost(p, facts),
   plannedIterations: (p) => p.trees,
+  withIterations: (p, trees) => ({ ...p, trees }),
   create: async (params, shape) =>
     new TreeModel(
       "random-forest",

@@ -71,6 +71,7 @@ export const textCnnKind = defineKind({
     return sequenceCost(p, facts, 25, 1.1e-6 * p.maxLength * widths * p.embeddingDim * p.filters);
   },
   plannedIterations: (p) => p.epochs,
+  withIterations: (p, epochs) => ({ ...p, epochs }),
   create: async (params, shape) => new TextNetworkModel("text-cnn", params, shape, build(params)),
   load: async (dir, params, shape) => loadTextNetwork("text-cnn", dir, params, shape, build(params)),
 });

@@ -53,6 +53,7 @@ export const textEmbeddingBagKind = defineKind({
   // Measured: defaults (maxLength 400, 64 dims, batch 32), 1,459 rows: ~2.5–2.8 s of CPU per epoch.
   estimateCost: (p, facts) => sequenceCost(p, facts, 25, 3.1e-5 * p.maxLength * p.embeddingDim),
   plannedIterations: (p) => p.epochs,
+  withIterations: (p, epochs) => ({ ...p, epochs }),
   create: async (params, shape) => new TextNetworkModel("text-embedding-bag", params, shape, build(params)),
   load: async (dir, params, shape) =>
     loadTextNetwork("text-embedding-bag", dir, params, shape, build(params)),

@@ -85,6 +85,7 @@ export const textGruKind = defineKind({
       0,
     ),
   plannedIterations: (p) => p.epochs,
+  withIterations: (p, epochs) => ({ ...p, epochs }),
   create: async (params, shape) => new TextNetworkModel("text-gru", params, shape, build(params)),
   load: async (dir, params, shape) => loadTextNetwork("text-gru", dir, params, shape, build(params)),
 });

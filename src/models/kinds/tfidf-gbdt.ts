@@ -50,6 +50,7 @@ export const tfidfGbdtKind = defineKind({
   estimateCost: (p, facts) =>
     tfidfCost(p, facts) + gbdtCost(p, { ...facts, cols: Math.max(1, columns(p, facts.cols)) }),
   plannedIterations: (p) => p.rounds,
+  withIterations: (p, rounds) => ({ ...p, rounds }),
   create: async (params, shape) => new TfidfGbdtModel(params, shape),
   load: async (dir, params, shape) => loadTfidfGbdt(dir, params, shape),
 });

@@ -41,6 +41,7 @@ export const tfidfLinearKind = defineKind({
     return tfidfCost(p, facts) + iterations * perIteration;
   },
   plannedIterations: (p) => p.maxIter,
+  withIterations: (p, maxIter) => ({ ...p, maxIter }),
   create: async (params, shape) => new TfidfLinearModel(params, shape),
   load: async (dir, params, shape) => loadTfidfLinear(dir, params, shape),
 });

@@ -19,7 +19,7 @@ describe("npm run train", () => {
     expect(stdout).toContain("7 trials, one per core at once:");
     expect(stdout).toContain('mlp-2            {"hiddenUnits":[128,64]');
     expect(stdout).toMatch(
-      /gbdt-2 {11}\{"rounds":400,"learningRate":0\.1,"maxLeaves":31,.*"earlyStoppingRounds":20\}/,
+      /gbdt-2 {11}\{"rounds":400,"learningRate":0\.1,"maxLeaves":31,.*"earlyStoppingRounds":20,"categorical":"onehot"\}/,
     );
     expect(stdout).toContain('random-forest-1  {"trees":200');
     expect(stdout).toContain("register as credit-default with alias @challenger");

@@ -382,6 +382,32 @@ describe("training pipeline end to end against a real MLflow server", () => {
     expect(result.metrics.test.roc_auc).toBeGreaterThan(0.7);
     expect(result.threshold).toBeUndefined();
 
+    // configs/hpc.yaml sets training.refit: the winner trained again on train + validation for the epochs it
+    // kept, as a child run of its own; the registered model is that one.
+    expect(config.training.refit).toBe(true);
+    const rows = result.refit?.rows;
+    expect(result.refit?.iterations).toBe(result.best.bestIteration);
+    expect(rows).toBeGreaterThan(0);
+    const refitRuns = await collect(
+      client.runs.search({
+        experimentIds: [result.experimentId],
+        filter: `tags.mlflow.parentRunId = '${result.runId}' and tags.workbench.refit_of = '${result.best.runId}'`,
+      }),
+    );
+    expect(refitRuns.map((r) => r.info.runName)).toEqual([`${result.best.id}-refit`]);
+    expect(refitRuns[0]!.data.params).toMatchObject({
+      kind: result.best.kind,
+      epochs: String(result.best.bestIteration),
+    });
+    expect(refitRuns[0]!.data.metrics.find((m) => m.key === "train_rows")?.value).toBe(rows);
+    // Both splits are training data for the refit.
+    expect(
+      refitRuns[0]!.inputs.datasetInputs.map((d) => [d.dataset.name, d.tags["mlflow.data.context"]]),
+    ).toEqual([
+      [expect.stringContaining("train"), "train"],
+      [expect.stringContaining("validation"), "train"],
+    ]);
+
     // The error analysis of the test split: per-class table, confusion matrix, misclassified rows, charts.
     const run = await client.runs.get(result.runId);
     const metricKeys = run.data.metrics.map((m) => m.key);
