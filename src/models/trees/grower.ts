@@ -209,6 +209,8 @@ class OrderedRows {
 export class Grower {
   private readonly pool: Float64Array[] = [];
   private readonly scratchRows: Int32Array;
+  /** Per code of the split feature (≤ 255 bins + missing): 1 when its rows go left (gradient trees). */
+  private readonly goesLeft = new Uint8Array(257);
   private readonly splitScratch: Float64Array;
   private readonly candidate = new Split();
   private readonly sortScratch: SortScratch;
@@ -505,32 +507,13 @@ export class Grower {
       let rc = 0;
       let sawMissing = false;
       // One loop per kind of statistics, so that each stays monomorphic and branch-light.
-      if (stats.kind === "gradient" && s.categorical) {
-        const { gradients, hessians } = stats;
+      if (stats.kind === "gradient") {
+        // Where each code goes (the missing bin included), numeric or categorical split alike.
+        const goesLeft = this.goesLeft;
         const bits = s.leftCategories;
-        let gl = 0;
-        let hl = 0;
-        let gr = 0;
-        let hr = 0;
-        for (let i = node.start; i < node.end; i++) {
-          const r = rows[i]!;
-          const c = column[r]!;
-          if (c === miss) sawMissing = true;
-          if (c === miss ? ml : ((bits[c >>> 5]! >>> (c & 31)) & 1) === 1) {
-            gl += gradients[r]!;
-            hl += hessians[r]!;
-            rows[l++] = r;
-          } else {
-            gr += gradients[r]!;
-            hr += hessians[r]!;
-            scratch[rc++] = r;
-          }
-        }
-        lt[0] = gl;
-        lt[1] = hl;
-        rt[0] = gr;
-        rt[1] = hr;
-      } else if (stats.kind === "gradient") {
+        for (let c = 0; c < miss; c++)
+          goesLeft[c] = (s.categorical ? ((bits[c >>> 5]! >>> (c & 31)) & 1) === 1 : c <= bin) ? 1 : 0;
+        goesLeft[miss] = ml ? 1 : 0;
         const { gradients, hessians } = stats;
         let gl = 0;
         let hl = 0;
@@ -540,7 +523,7 @@ export class Grower {
           const r = rows[i]!;
           const c = column[r]!;
           if (c === miss) sawMissing = true;
-          if (c === miss ? ml : c <= bin) {
+          if (goesLeft[c] === 1) {
             gl += gradients[r]!;
             hl += hessians[r]!;
             rows[l++] = r;
