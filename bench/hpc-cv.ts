@@ -40,14 +40,13 @@
 // training sets of repeated CV), and a "diagnostic" line (shares of rows our preprocessor clips). Progress on
 // stderr.
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { fitOptionsFor, loadTrainConfig, type TrainConfig } from "../src/config/train-config.js";
-import { featureColumns } from "../src/data/manifest.js";
 import { type Table, takeRows } from "../src/data/table.js";
 import { evaluate, higherIsBetter } from "../src/evaluation/metrics.js";
 import { type FeatureMatrix, fitPreprocessor, transform } from "../src/features/preprocessor.js";
@@ -60,6 +59,7 @@ import { type PreparedData, prepareData } from "../src/pipelines/prepare-data.js
 import { projectRoot, venvExecutable } from "../src/shared/project.js";
 import { createRng, deriveSeed, shuffled } from "../src/shared/random.js";
 import { collectStdout, integerFlag, mirrorDir, progressLogger, round5 } from "./lib.js";
+import { peerColumns, writePeerCsv, writePeerMeta } from "./peer-data.js";
 import { trialsOfKind } from "./train-common.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -149,39 +149,11 @@ function makeFolds(target: readonly string[], seed: number): Fold[] {
   return folds;
 }
 
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) || value !== value.trim() ? `"${value.replaceAll('"', '""')}"` : value;
-}
-
-/** meta.json and rows.csv (as bench/train.ts writes a split: numeric empty = missing, categoricals as strings). */
+/** meta.json and rows.csv (every validated row, as bench/train.ts writes a split). */
 async function writePeerData(dir: string, config: TrainConfig, data: PreparedData): Promise<void> {
-  const dropped = new Set(config.features.drop);
-  const columns = featureColumns(data.manifest).filter((c) => !dropped.has(c));
-  const numeric = columns.filter((c) => data.manifest.columns[c]!.type === "number");
-  const categorical = columns.filter((c) => data.manifest.columns[c]!.type === "category");
-  const table = data.table;
-  for (const c of numeric)
-    if (table.numeric[c] === undefined) throw new Error(`numeric column '${c}' is not loaded`);
-  for (const c of categorical)
-    if (table.categorical[c] === undefined) throw new Error(`categorical column '${c}' is not loaded`);
-  const target = data.manifest.target.column;
-  const lines = [[...numeric, ...categorical, target].map(csvField).join(",")];
-  for (let i = 0; i < table.rowCount; i++) {
-    const cells: string[] = [];
-    for (const c of numeric) {
-      const v = table.numeric[c]![i]!;
-      cells.push(Number.isNaN(v) ? "" : String(v));
-    }
-    for (const c of categorical) cells.push(csvField(table.categorical[c]![i]!));
-    cells.push(csvField(table.target[i]!));
-    lines.push(cells.join(","));
-  }
-  await mkdir(dir, { recursive: true });
-  await writeFile(
-    path.join(dir, "meta.json"),
-    `${JSON.stringify({ dataset: data.manifest.name, target, classes: data.classes, numeric, categorical }, null, 2)}\n`,
-  );
-  await writeFile(path.join(dir, "rows.csv"), `${lines.join("\n")}\n`);
+  const columns = peerColumns(config, data, data.table);
+  await writePeerMeta(dir, data, columns);
+  await writePeerCsv(path.join(dir, "rows.csv"), data.table, columns);
 }
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -41,14 +41,12 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadTrainConfig, type TrainConfig } from "../src/config/train-config.js";
-import { featureColumns } from "../src/data/manifest.js";
-import type { Table } from "../src/data/table.js";
 import { KIND_NAMES } from "../src/models/kinds/index.js";
 import { type PreparedData, prepareData } from "../src/pipelines/prepare-data.js";
 import { trainPipeline } from "../src/pipelines/train.js";
@@ -67,6 +65,7 @@ import {
   round1,
   round3,
 } from "./lib.js";
+import { peerColumns, writePeerCsv, writePeerMeta } from "./peer-data.js";
 
 type Line = Record<string, unknown>;
 
@@ -120,34 +119,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** The machine's state before a run starts (after waiting for --wait-idle), recorded in its line. */
 const settle = machineSettler(waitIdle, waitMinutes, progress);
 
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) || value !== value.trim() ? `"${value.replaceAll('"', '""')}"` : value;
-}
-
 /** The peer's training rows: the raw validated rows of our train split (numbers as numbers, "" = missing). */
 async function writePeerData(dir: string, config: TrainConfig, data: PreparedData): Promise<void> {
-  const dropped = new Set(config.features.drop);
-  const columns = featureColumns(data.manifest).filter((c) => !dropped.has(c));
-  const numeric = columns.filter((c) => data.manifest.columns[c]!.type === "number");
-  const categorical = columns.filter((c) => data.manifest.columns[c]!.type === "category");
-  const target = data.manifest.target.column;
-  const train: Table = data.splits.train;
-  await writeFile(
-    path.join(dir, "meta.json"),
-    `${JSON.stringify({ dataset: data.manifest.name, target, classes: data.classes, numeric, categorical }, null, 2)}\n`,
-  );
-  const lines = [[...numeric, ...categorical, target].map(csvField).join(",")];
-  for (let i = 0; i < train.rowCount; i++) {
-    const cells: string[] = [];
-    for (const c of numeric) {
-      const v = train.numeric[c]![i]!;
-      cells.push(Number.isNaN(v) ? "" : String(v));
-    }
-    for (const c of categorical) cells.push(csvField(train.categorical[c]![i]!));
-    cells.push(csvField(train.target[i]!));
-    lines.push(cells.join(","));
-  }
-  await writeFile(path.join(dir, "train.csv"), `${lines.join("\n")}\n`);
+  const columns = peerColumns(config, data, data.splits.train);
+  await writePeerMeta(dir, data, columns);
+  await writePeerCsv(path.join(dir, "train.csv"), data.splits.train, columns);
 }
 
 /** `rows` data rows of the dataset file, repeated in order; an id column first is renumbered 1, 2, … */

@@ -72,6 +72,7 @@ import {
   round1,
   round3,
 } from "./lib.js";
+import { csvField } from "./peer-data.js";
 
 // autocannon ships no type declarations: the part of its API used here.
 interface AutocannonOptions {
@@ -199,10 +200,6 @@ function record(table: Table, meta: ModelMeta, i: number): Record<string, number
     out[column.name] = v === "" ? null : column.type === "string" ? v : Number(v);
   }
   return out;
-}
-
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) || value !== value.trim() ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
 /** The peer's training data: the model's input columns (categoricals as their codes) and the target. */

@@ -58,19 +58,18 @@
 // higher; time and memory: peer / ours, >1 means ours is faster / smaller; each says so in "meaning"), then
 // issue 10's goals for the gbdt kind against sklearn-hgb. Progress goes to stderr.
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadTrainConfig, type TrainConfig } from "../src/config/train-config.js";
-import { featureColumns } from "../src/data/manifest.js";
-import type { Table } from "../src/data/table.js";
 import { planCandidates } from "../src/models/candidates.js";
 import { KIND_NAMES } from "../src/models/kinds/index.js";
 import { type PreparedData, prepareData } from "../src/pipelines/prepare-data.js";
 import { projectRoot, venvExecutable } from "../src/shared/project.js";
 import { collectStdout, integerFlag, machineSettler, mirrorDir, progressLogger } from "./lib.js";
+import { peerColumns, writePeerCsv, writePeerMeta } from "./peer-data.js";
 import { parseKinds, splitFingerprint, trialsOfKind, type VariantSpec } from "./train-common.js";
 import {
   goalLines,
@@ -128,51 +127,12 @@ let failures = 0;
 /** The machine's state before a run starts (after waiting for --wait-idle), recorded in its line. */
 const settle = machineSettler(waitIdle, waitMinutes, progress);
 
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) || value !== value.trim() ? `"${value.replaceAll('"', '""')}"` : value;
-}
-
-/** Writes one split's raw rows: numeric columns as numbers (empty = missing), categoricals as strings. */
-async function writeSplitCsv(
-  file: string,
-  table: Table,
-  numeric: readonly string[],
-  categorical: readonly string[],
-  target: string,
-): Promise<void> {
-  const lines = [[...numeric, ...categorical, target].map(csvField).join(",")];
-  for (let i = 0; i < table.rowCount; i++) {
-    const cells: string[] = [];
-    for (const c of numeric) {
-      const v = table.numeric[c]![i]!;
-      cells.push(Number.isNaN(v) ? "" : String(v));
-    }
-    for (const c of categorical) cells.push(csvField(table.categorical[c]![i]!));
-    cells.push(csvField(table.target[i]!));
-    lines.push(cells.join(","));
-  }
-  await writeFile(file, `${lines.join("\n")}\n`);
-}
-
 /** The peer's input folder: meta.json plus train/validation/test CSVs. */
 async function writePeerData(dir: string, config: TrainConfig, data: PreparedData): Promise<void> {
-  const dropped = new Set(config.features.drop);
-  const columns = featureColumns(data.manifest).filter((c) => !dropped.has(c));
-  const numeric = columns.filter((c) => data.manifest.columns[c]!.type === "number");
-  const categorical = columns.filter((c) => data.manifest.columns[c]!.type === "category");
-  for (const c of numeric)
-    if (data.splits.train.numeric[c] === undefined) throw new Error(`numeric column '${c}' is not loaded`);
-  for (const c of categorical)
-    if (data.splits.train.categorical[c] === undefined)
-      throw new Error(`categorical column '${c}' is not loaded`);
-  const target = data.manifest.target.column;
-  await mkdir(dir, { recursive: true });
-  await writeFile(
-    path.join(dir, "meta.json"),
-    `${JSON.stringify({ dataset: data.manifest.name, target, classes: data.classes, numeric, categorical }, null, 2)}\n`,
-  );
+  const columns = peerColumns(config, data, data.splits.train);
+  await writePeerMeta(dir, data, columns);
   for (const split of ["train", "validation", "test"] as const)
-    await writeSplitCsv(path.join(dir, `${split}.csv`), data.splits[split], numeric, categorical, target);
+    await writePeerCsv(path.join(dir, `${split}.csv`), data.splits[split], columns);
 }
 
 /** Runs a child and parses the single JSON object it prints on stdout (its stderr goes to ours). */
