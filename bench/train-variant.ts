@@ -21,7 +21,7 @@ import { fitPreprocessor, transform } from "../src/features/preprocessor.js";
 import type { Trial } from "../src/models/candidates.js";
 import { fitTrial } from "../src/models/fit-trial.js";
 import { modelKind } from "../src/models/kinds/index.js";
-import type { Model } from "../src/models/model.js";
+import type { FitData, Model } from "../src/models/model.js";
 import { refitTrial } from "../src/models/refit.js";
 import { prepareData } from "../src/pipelines/prepare-data.js";
 import { median, progressLogger, round3, round5 } from "./lib.js";
@@ -97,22 +97,19 @@ for (let r = 0; r < spec.repeats; r++) {
   const test = transform(preprocessor, data.splits.test);
   const preprocessSeconds = seconds(t0);
   const preprocessCpuSeconds = cpuSeconds(cpu0);
+  const fitData: FitData = {
+    train,
+    trainLabels: data.labels.train,
+    validation,
+    validationLabels: data.labels.validation,
+    classes: data.classes,
+  };
   const results: TrialResult[] = [];
   let best: { result: TrialResult; model: Model } | undefined;
   for (const trial of spec.trials) {
     const started = performance.now();
     const cpuStarted = process.cpuUsage();
-    const { model, result: fit } = await fitTrial(
-      trial,
-      {
-        train,
-        trainLabels: data.labels.train,
-        validation,
-        validationLabels: data.labels.validation,
-        classes: data.classes,
-      },
-      fitOptionsFor(config),
-    );
+    const { model, result: fit } = await fitTrial(trial, fitData, fitOptionsFor(config));
     const fitSeconds = seconds(started);
     const fitCpuSeconds = cpuSeconds(cpuStarted);
     const predictStarted = performance.now();
@@ -151,13 +148,7 @@ for (let r = 0; r < spec.repeats; r++) {
     const done = await refitTrial(
       best.result.trial,
       best.result.bestIteration,
-      {
-        train,
-        trainLabels: data.labels.train,
-        validation,
-        validationLabels: data.labels.validation,
-        classes: data.classes,
-      },
+      fitData,
       fitOptionsFor(config),
     );
     const scored = evaluate(data.labels.test, done.fitted.model.predict(test), data.classes).metrics;
