@@ -4,6 +4,7 @@ import path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu"; // registers "cpu"
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm"; // registers "wasm"
+import { installWasmKernels } from "./wasm-kernels.js";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 
@@ -53,6 +54,11 @@ async function tryWasm(notes: string[]): Promise<boolean> {
     }
     // Threads need Web Workers; Node reports false anyway, force it to be safe.
     tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+    // Faster transposed products and row gathers (wasm-kernels.ts): networks train ~2× faster.
+    // WORKBENCH_WASM_KERNELS=tfjs keeps tfjs' own (a network trained before them, reproduced bit for bit).
+    if (process.env.WORKBENCH_WASM_KERNELS === "tfjs")
+      notes.push("tfjs' own wasm kernels (WORKBENCH_WASM_KERNELS=tfjs)");
+    else installWasmKernels();
     // The Emscripten glue installs process-level 'uncaughtException' and
     // 'unhandledRejection' listeners that rethrow (Node then prints the whole
     // minified wasm JS as the error location). Remove the ones it adds.

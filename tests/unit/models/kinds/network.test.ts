@@ -8,6 +8,7 @@ import { initTf } from "../../../../src/models/backend.js";
 import { logisticKind } from "../../../../src/models/kinds/logistic.js";
 import { mlpKind } from "../../../../src/models/kinds/mlp.js";
 import type { FitData, FitOptions } from "../../../../src/models/model.js";
+import { installWasmKernels, restoreWasmKernels } from "../../../../src/models/wasm-kernels.js";
 import type { Prediction } from "../../../../src/serving/predictor.js";
 import { createRng, deriveSeed } from "../../../../src/shared/random.js";
 import { syntheticFitData } from "../../../helpers/synthetic.js";
@@ -105,64 +106,78 @@ describe("network kinds (logistic, mlp) behind the Model seam", () => {
     ["logistic", logisticKind, ["no", "yes"]],
     ["mlp", mlpKind, ["A", "B", "C"]],
   ] as const) {
-    it(`${kind}: the same seed reproduces what the pre-seam trainer (021c864) learned, bit for bit`, async () => {
-      const rng = createRng(5);
-      const rows: Record<string, string | number>[] = [];
-      for (let i = 0; i < 400; i++)
-        rows.push({
-          x1: Math.round((rng() * 10 - 5) * 100) / 100,
-          x2: Math.round(rng() * 100),
-          c: ["a", "b", "c"][Math.floor(rng() * 3)]!,
-        });
-      const state = JSON.parse(
-        await readFile(path.resolve(`tests/fixtures/packages/v1-${kind}/preprocessor.json`), "utf8"),
-      ) as PreprocessorState;
-      const table = {
-        rowCount: rows.length,
-        numeric: {
-          x1: Float64Array.from(rows, (r) => r.x1 as number),
-          x2: Float64Array.from(rows, (r) => r.x2 as number),
-        },
-        categorical: { c: rows.map((r) => r.c as string) },
-        target: rows.map(() => ""),
-        lines: Int32Array.from(rows, (_, i) => i + 2),
-      };
-      const x = transform(state, table as unknown as Parameters<typeof transform>[1]);
-      const y = Int32Array.from(rows, (r) => {
-        const x1 = r.x1 as number;
-        if (classes.length === 2) return x1 + (r.c === "a" ? 2 : 0) > 0 ? 1 : 0;
-        return x1 < -1.5 ? 0 : x1 < 1.5 ? 1 : 2;
-      });
-      const params = spec.params.parse(
-        kind === "mlp" ? { hiddenUnits: [8], epochs: 5, batchSize: 64 } : { epochs: 5, batchSize: 64 },
-      );
-      const model = await spec.create(params as never, {
-        featureNames: state.featureNames,
-        classes: [...classes],
-      });
-      try {
-        await model.fit(
-          { train: x, trainLabels: y, validation: x, validationLabels: y, classes: [...classes] },
-          {
-            seed: deriveSeed(3, `${kind}-1`),
-            selectionMetric: "accuracy",
-            classWeight: "none",
-            earlyStopping: { patience: 5, minDelta: 0 },
-          },
-        );
-        const expected = JSON.parse(
-          await readFile(path.resolve(`tests/fixtures/packages/v1-${kind}.expected.json`), "utf8"),
-        ) as { predictions: Prediction[] };
-        const p = model.predict({ ...x, rows: 20, values: x.values.subarray(0, 20 * x.cols) });
-        const k = classes.length;
-        expected.predictions.forEach((prediction, i) => {
-          classes.forEach((c, j) => {
-            expect(p[i * k + j], `row ${i} class ${c}`).toBe(prediction.probabilities[c]);
+    for (const kernels of ["tfjs", "workbench"] as const)
+      it(
+        kernels === "tfjs"
+          ? `${kind}: the same seed reproduces what the pre-seam trainer (021c864) learned, bit for bit (tfjs' own wasm kernels)`
+          : `${kind}: with the workbench's wasm kernels, what the pre-seam trainer learned to float32 rounding`,
+        async () => {
+          if (kernels === "tfjs") restoreWasmKernels();
+          const rng = createRng(5);
+          const rows: Record<string, string | number>[] = [];
+          for (let i = 0; i < 400; i++)
+            rows.push({
+              x1: Math.round((rng() * 10 - 5) * 100) / 100,
+              x2: Math.round(rng() * 100),
+              c: ["a", "b", "c"][Math.floor(rng() * 3)]!,
+            });
+          const state = JSON.parse(
+            await readFile(path.resolve(`tests/fixtures/packages/v1-${kind}/preprocessor.json`), "utf8"),
+          ) as PreprocessorState;
+          const table = {
+            rowCount: rows.length,
+            numeric: {
+              x1: Float64Array.from(rows, (r) => r.x1 as number),
+              x2: Float64Array.from(rows, (r) => r.x2 as number),
+            },
+            categorical: { c: rows.map((r) => r.c as string) },
+            target: rows.map(() => ""),
+            lines: Int32Array.from(rows, (_, i) => i + 2),
+          };
+          const x = transform(state, table as unknown as Parameters<typeof transform>[1]);
+          const y = Int32Array.from(rows, (r) => {
+            const x1 = r.x1 as number;
+            if (classes.length === 2) return x1 + (r.c === "a" ? 2 : 0) > 0 ? 1 : 0;
+            return x1 < -1.5 ? 0 : x1 < 1.5 ? 1 : 2;
           });
-        });
-      } finally {
-        model.dispose();
-      }
-    });
+          const params = spec.params.parse(
+            kind === "mlp" ? { hiddenUnits: [8], epochs: 5, batchSize: 64 } : { epochs: 5, batchSize: 64 },
+          );
+          const model = await spec.create(params as never, {
+            featureNames: state.featureNames,
+            classes: [...classes],
+          });
+          try {
+            await model.fit(
+              { train: x, trainLabels: y, validation: x, validationLabels: y, classes: [...classes] },
+              {
+                seed: deriveSeed(3, `${kind}-1`),
+                selectionMetric: "accuracy",
+                classWeight: "none",
+                earlyStopping: { patience: 5, minDelta: 0 },
+              },
+            );
+            const expected = JSON.parse(
+              await readFile(path.resolve(`tests/fixtures/packages/v1-${kind}.expected.json`), "utf8"),
+            ) as { predictions: Prediction[] };
+            const p = model.predict({ ...x, rows: 20, values: x.values.subarray(0, 20 * x.cols) });
+            const k = classes.length;
+            expected.predictions.forEach((prediction, i) => {
+              classes.forEach((c, j) => {
+                if (kernels === "tfjs")
+                  expect(p[i * k + j], `row ${i} class ${c}`).toBe(prediction.probabilities[c]);
+                else
+                  expect(
+                    Math.abs(p[i * k + j]! - prediction.probabilities[c]!),
+                    `row ${i} class ${c}`,
+                  ).toBeLessThan(1e-5);
+              });
+            });
+          } finally {
+            model.dispose();
+            installWasmKernels();
+          }
+        },
+      );
   }
 });
