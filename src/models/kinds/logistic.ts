@@ -41,7 +41,7 @@ export const logisticKind = defineKind({
   iterationUnit: "epoch",
   params: logisticParams,
   // One dense layer: features × outputs multiply-adds per row (see networkCost).
-  estimateCost: (p, facts) => networkCost(p, facts.cols * outputUnits(facts.classes), facts),
+  estimateCost: (p, facts) => networkCost(p, 1, facts.cols * outputUnits(facts.classes), facts),
   plannedIterations: (p) => p.epochs,
   withIterations: (p, epochs) => ({ ...p, epochs }),
   create: async (params, shape) => new NetworkModel("logistic", params, shape, build(params)),

@@ -70,7 +70,12 @@ export const mlpKind = defineKind({
   iterationUnit: "epoch",
   params: mlpParams,
   estimateCost: (p, facts) =>
-    networkCost(p, mlpMultiplyAdds(p.hiddenUnits, facts.cols, facts.classes), facts),
+    networkCost(
+      p,
+      p.hiddenUnits.length + 1,
+      mlpMultiplyAdds(p.hiddenUnits, facts.cols, facts.classes),
+      facts,
+    ),
   plannedIterations: (p) => p.epochs,
   withIterations: (p, epochs) => ({ ...p, epochs }),
   create: async (params, shape) => new NetworkModel("mlp", params, shape, build(params)),

@@ -25,21 +25,27 @@ export function outputUnits(classes: number): number {
 }
 
 /**
- * The cost estimate of a network (milliseconds of one core, see ModelKind.estimateCost), from its multiply-adds
- * per row (the dense layers' inputs × units). Per epoch: ⌈rows / batchSize⌉ batches at ~0.8 ms of TensorFlow.js
- * overhead each plus ~3.5 ns per row × multiply-add (forward, backward and Adam on the WebAssembly backend),
- * ~280 ms of per-epoch overhead (model.fit's set-up, the shuffled copy, validation loss and metric), and two
- * forward passes over the validation rows (~1.2 ns per row × multiply-add). Epochs: those early stopping
- * typically leaves, ~10 before validation levels off and then the patience, at most `epochs` (credit-default,
- * patience 6: 14–17 of 40). Fitted to credit-default's trials (18,000 × 88; per epoch 0.31–0.33 s logistic, 0.91 s
- * mlp [64, 32], 1.77 s mlp [128, 64]): 5.1, 14.6 and 28.6 s estimated, 4.3–5.3, 15.4 and 26.6 s measured.
+ * The cost estimate of a network (milliseconds of one core, see ModelKind.estimateCost), from its dense layers
+ * and their multiply-adds per row (the layers' inputs × units). Per epoch: ⌈rows / batchSize⌉ batches at
+ * ~0.5 ms of TensorFlow.js overhead per dense layer plus ~0.35 ns per row × multiply-add (forward, backward and
+ * Adam on the WebAssembly backend with the kernels of wasm-kernels.ts), ~42 ms of per-epoch overhead (model.fit's
+ * set-up, the shuffled copy, validation loss and metric), and two forward passes over the validation rows
+ * (~0.12 ns per row × multiply-add). Epochs: those early stopping typically leaves, ~10 before validation levels
+ * off and then the patience, at most `epochs` (credit-default, patience 6: 14–17 of 40). Fitted to
+ * credit-default's trials (18,000 × 88; per epoch 58–64 ms logistic, 206 ms mlp [64, 32], 293 ms mlp [128, 64]):
+ * 0.97, 3.3 and 4.7 s estimated, 0.81–1.03, 3.5 and 4.4 s measured.
  */
-export function networkCost(params: NetworkParams, macsPerRow: number, facts: CostFacts): number {
+export function networkCost(
+  params: NetworkParams,
+  denseLayers: number,
+  macsPerRow: number,
+  facts: CostFacts,
+): number {
   const epochs = Math.min(params.epochs, 10 + facts.patience);
   const batches = Math.ceil(facts.rows / params.batchSize);
-  const perBatch = 0.8 + 3.5e-6 * params.batchSize * macsPerRow;
-  const validation = 2 * 1.2e-6 * facts.validationRows * macsPerRow;
-  return epochs * (batches * perBatch + 280 + validation);
+  const perBatch = 0.5 * denseLayers + 3.5e-7 * params.batchSize * macsPerRow;
+  const validation = 2 * 1.2e-7 * facts.validationRows * macsPerRow;
+  return epochs * (batches * perBatch + 42 + validation);
 }
 
 /** Builds the (compiled) layers model; weights are initialised from `seed`. */
