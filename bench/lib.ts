@@ -1,7 +1,7 @@
 // Helpers shared by the bench:* scripts.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readFile, symlink } from "node:fs/promises";
+import { readdir, readFile, rm, symlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { projectRoot } from "../src/shared/project.js";
@@ -53,27 +53,70 @@ export async function collectStdout(child: ChildProcess): Promise<{ code: number
 
 /**
  * `scripts/train.ts` once with `args`, tracking to `uri` (never offline); its output goes to our stderr. Resolves
- * with the wall time and the run id from the command's last line ("run (…): <uri>/#/experiments/<id>/runs/<run id>").
+ * with the wall time, the run id from the command's last line ("run (…): <uri>/#/experiments/<id>/runs/<run id>")
+ * and the CPU seconds (user + system, every thread) the command used, read by RUSAGE_PRELOAD at its exit.
  */
 export async function runTrainCommand(
   args: readonly string[],
   uri: string,
-): Promise<{ wall_s: number; runId: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, MLFLOW_TRACKING_URI: uri };
+): Promise<{ wall_s: number; runId: string; cpu_s: number | undefined }> {
+  const rusageFile = path.join(os.tmpdir(), `bench-train-rusage-${process.pid}-${Date.now()}.json`);
+  const env: NodeJS.ProcessEnv = { ...process.env, MLFLOW_TRACKING_URI: uri, BENCH_RUSAGE_FILE: rusageFile };
   delete env.MLFLOW_OFFLINE;
   const started = performance.now();
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", path.join(projectRoot(), "scripts", "train.ts"), ...args],
+    ["--import", "tsx", "--import", RUSAGE_PRELOAD, path.join(projectRoot(), "scripts", "train.ts"), ...args],
     { cwd: projectRoot(), stdio: ["ignore", "pipe", "inherit"], env },
   );
   child.stdout?.setEncoding("utf8").on("data", (chunk: string) => process.stderr.write(chunk));
   const { code, stdout } = await collectStdout(child);
   const wall = (performance.now() - started) / 1000;
+  const usage = await readFile(rusageFile, "utf8")
+    .then((text) => JSON.parse(text) as { user: number; system: number })
+    .catch(() => undefined);
+  await rm(rusageFile, { force: true });
   if (code !== 0) throw new Error(`the train command exited with code ${code}`);
   const runId = /\/runs\/([0-9a-f]{32})\b/.exec(stdout)?.[1];
   if (runId === undefined) throw new Error("the train command printed no run URL");
-  return { wall_s: wall, runId };
+  return { wall_s: wall, runId, cpu_s: usage === undefined ? undefined : (usage.user + usage.system) / 1e6 };
+}
+
+/** Clock ticks per second of /proc's CPU times (getconf CLK_TCK; 100 where it cannot be asked). */
+let clockTicks: number | undefined;
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/**
+ * CPU seconds (user + system) used so far by the live processes of process group `pgid` (a server started
+ * detached: its group is its pid), from /proc; undefined where /proc cannot be read (not Linux).
+ */
+export async function processGroupCpuSeconds(pgid: number): Promise<number | undefined> {
+  let entries: string[];
+  try {
+    entries = await readdir("/proc");
+  } catch {
+    return undefined;
+  }
+  let ticks = 0;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => undefined);
+    if (stat === undefined) continue;
+    // Fields after the command (which may hold spaces): state ppid pgrp … utime (14th field) stime (15th).
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(fields[2]) !== pgid) continue;
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / ticksPerSecond();
 }
 
 /** The nearest-rank percentile `p` (0..100) of sorted latencies. */

@@ -12,6 +12,8 @@ export interface TimedRun {
   wall_s: number;
   /** The candidates' phase (see runPhases), when the runs could be read back. */
   candidates_s?: number | undefined;
+  /** CPU seconds of the run: the train command's (every thread) plus the tracking server's, when measured. */
+  cpu_s?: number | undefined;
 }
 
 /** What runPhases reads of a run: MLflow's start and end times (ms) and, for a trial, its train_seconds. */
@@ -64,16 +66,20 @@ export function speedup(one: readonly number[], many: readonly number[]): number
 }
 
 /**
- * The summary line (medians of the wall time and of the candidates' phase per worker count, and their ratios:
- * > 1 means n workers are faster) and the goal line: the whole run's wall-time ratio at least `target`.
+ * The summary line (medians of the wall time, of the candidates' phase and of the CPU seconds per worker count,
+ * and their ratios: > 1 means n workers are faster) and the goal line: the whole run's wall-time ratio at least
+ * `target`. `wall_speedup_cpu_bound` is the most n workers could give with the CPU work their runs did: one
+ * worker's median wall time over n workers' median CPU seconds spread evenly on `cores` cores (n workers do more
+ * work than one: each worker thread loads its modules and compiles its hot code again).
  */
 export function summaryLines(
   common: Line,
   runs: readonly TimedRun[],
   workers: number,
   target: number,
+  cores: number,
 ): Line[] {
-  const of = (w: number, field: "wall_s" | "candidates_s") =>
+  const of = (w: number, field: "wall_s" | "candidates_s" | "cpu_s") =>
     runs
       .filter((r) => r.workers === w)
       .map((r) => r[field])
@@ -94,6 +100,12 @@ export function summaryLines(
       candidates_s_median_1: medianOrNull(of(1, "candidates_s")),
       [`candidates_s_median_${workers}`]: medianOrNull(of(workers, "candidates_s")),
       candidates_speedup: candidates === null ? null : round3(candidates),
+      cpu_s_median_1: medianOrNull(of(1, "cpu_s")),
+      [`cpu_s_median_${workers}`]: medianOrNull(of(workers, "cpu_s")),
+      wall_speedup_cpu_bound:
+        of(1, "wall_s").length === 0 || of(workers, "cpu_s").length === 0
+          ? null
+          : round3(median(of(1, "wall_s")) / (median(of(workers, "cpu_s")) / Math.min(cores, workers))),
       meaning: `median wall time with 1 worker / with ${workers}: > 1 means ${workers} workers are faster`,
     },
     {

@@ -12,12 +12,16 @@
 // run, evaluation, plots, packaging, registration.
 //
 // stdout, JSON lines only (progress and the runs' own output go to stderr):
-//   one line per run   wall_s: spawn to exit of the train command (the goal's measure); from its MLflow runs:
+//   one line per run   wall_s: spawn to exit of the train command (the goal's measure); train_cpu_s and
+//                      server_cpu_s: the CPU seconds (user + system) of the train command (every thread) and of
+//                      the tracking server during it (Linux /proc; null elsewhere); from its MLflow runs:
 //                      before_candidates_s, candidates_s (first trial's start to last trial's end),
 //                      after_candidates_s, trial_seconds_sum (Σ of the trials' train_seconds), trials; the
 //                      machine's idle share and load average before it started
 //   a summary line     medians per worker count and their ratios (1 worker / n: > 1 means n are faster), for the
-//                      whole run and for the candidates' phase alone
+//                      whole run and for the candidates' phase alone; the CPU seconds' medians (train + server)
+//                      and wall_speedup_cpu_bound: one worker's wall time over n workers' CPU seconds spread on
+//                      the cores, the most their work allowed
 //   the goal line      wall-time ratio ≥ 1.6: met or not
 // `--wait-idle 0.9` waits (up to --wait-minutes) before each run until the machine is that idle: other jobs on
 // the same cores distort a parallel benchmark more than a sequential one. Exit code 1 when a run failed.
@@ -28,7 +32,15 @@ import { parseArgs } from "node:util";
 import { loadTrainConfig } from "../src/config/train-config.js";
 import { MlflowClient } from "../src/tracking/client.js";
 import { type LocalServer, startLocalServer } from "../src/tracking/local-server.js";
-import { integerFlag, machineSettler, mirrorDir, progressLogger, round3, runTrainCommand } from "./lib.js";
+import {
+  integerFlag,
+  machineSettler,
+  mirrorDir,
+  processGroupCpuSeconds,
+  progressLogger,
+  round3,
+  runTrainCommand,
+} from "./lib.js";
 import { interleave, type Line, runPhases, summaryLines, type TimedRun } from "./parallel-report.js";
 
 const GOAL = 1.6;
@@ -63,7 +75,7 @@ function train(
   n: number,
   uri: string,
   mirror: string | undefined,
-): Promise<{ wall_s: number; runId: string }> {
+): Promise<{ wall_s: number; runId: string; cpu_s: number | undefined }> {
   return runTrainCommand(
     [
       "--config",
@@ -128,15 +140,21 @@ try {
       const machine = await settle(label);
       progress(`${label}: npm run train -- --config ${values.config} --workers ${n}`);
       try {
-        const { wall_s, runId } = await train(n, server.uri, mirror);
+        const serverCpu = await processGroupCpuSeconds(server.pid);
+        const { wall_s, runId, cpu_s } = await train(n, server.uri, mirror);
+        const serverAfter = await processGroupCpuSeconds(server.pid);
+        const serverCpuS =
+          serverCpu === undefined || serverAfter === undefined ? undefined : serverAfter - serverCpu;
         const phase = await phases(client, runId).catch((error: unknown) => ({
           phases_error: (error as Error).message,
         }));
         const candidates = (phase as Line).candidates_s;
+        const runCpu = cpu_s === undefined || serverCpuS === undefined ? undefined : cpu_s + serverCpuS;
         runs.push({
           workers: n,
           wall_s,
           candidates_s: typeof candidates === "number" ? candidates : undefined,
+          cpu_s: runCpu,
         });
         console.log(
           JSON.stringify({
@@ -145,6 +163,8 @@ try {
             workers: n,
             wall_s: round3(wall_s),
             run_id: runId,
+            train_cpu_s: cpu_s === undefined ? null : round3(cpu_s),
+            server_cpu_s: serverCpuS === undefined ? null : round3(serverCpuS),
             ...phase,
             ...machine,
           }),
@@ -163,7 +183,8 @@ try {
       }
     }
   }
-  for (const line of summaryLines(common, runs, workers, GOAL)) console.log(JSON.stringify(line));
+  for (const line of summaryLines(common, runs, workers, GOAL, os.availableParallelism()))
+    console.log(JSON.stringify(line));
 } finally {
   await cleanup();
 }

@@ -48,14 +48,14 @@ describe("bench:parallel report", () => {
 
   it("summary medians and ratios per worker count, and the goal met or missed at the target", () => {
     const runs = [
-      { workers: 1, wall_s: 64, candidates_s: 50 },
-      { workers: 2, wall_s: 40, candidates_s: 28 },
-      { workers: 2, wall_s: 42, candidates_s: 30 },
-      { workers: 1, wall_s: 62, candidates_s: 48 },
+      { workers: 1, wall_s: 64, candidates_s: 50, cpu_s: 80 },
+      { workers: 2, wall_s: 40, candidates_s: 28, cpu_s: 76 },
+      { workers: 2, wall_s: 42, candidates_s: 30, cpu_s: 78 },
+      { workers: 1, wall_s: 62, candidates_s: 48, cpu_s: 79 },
       { workers: 1, wall_s: 70, candidates_s: undefined },
-      { workers: 2, wall_s: 44 },
+      { workers: 2, wall_s: 44, cpu_s: 84 },
     ];
-    const [summary, goal] = summaryLines(common, runs, 2, 1.6);
+    const [summary, goal] = summaryLines(common, runs, 2, 1.6, 2);
     expect(summary).toEqual({
       ...common,
       summary: true,
@@ -68,6 +68,10 @@ describe("bench:parallel report", () => {
       candidates_s_median_1: 49,
       candidates_s_median_2: 29,
       candidates_speedup: 1.69,
+      cpu_s_median_1: 79.5,
+      cpu_s_median_2: 78,
+      // 64 s of one worker against 78 CPU seconds on 2 cores (39 s at best).
+      wall_speedup_cpu_bound: 1.641,
       meaning: "median wall time with 1 worker / with 2: > 1 means 2 workers are faster",
     });
     expect(goal).toEqual({
@@ -77,7 +81,16 @@ describe("bench:parallel report", () => {
       target: 1.6,
       met: false,
     });
-    const [, reached] = summaryLines(common, runs, 2, 1.5);
+    const [, reached] = summaryLines(common, runs, 2, 1.5, 2);
+    // More workers than cores: the work spreads on the cores there are.
+    const [fourOnTwo] = summaryLines(
+      common,
+      runs.map((r) => ({ ...r, workers: r.workers === 2 ? 4 : 1 })),
+      4,
+      1.6,
+      2,
+    );
+    expect(fourOnTwo!.wall_speedup_cpu_bound).toBe(1.641);
     expect(reached!.met).toBe(true);
     // No run of one side (all failed): no ratio, goal not met.
     const [empty, missing] = summaryLines(
@@ -85,12 +98,14 @@ describe("bench:parallel report", () => {
       runs.filter((r) => r.workers === 2),
       2,
       1.6,
+      2,
     );
-    expect([empty!.wall_speedup, empty!.wall_s_median_1, missing!.value, missing!.met]).toEqual([
-      null,
-      null,
-      null,
-      false,
-    ]);
+    expect([
+      empty!.wall_speedup,
+      empty!.wall_s_median_1,
+      empty!.wall_speedup_cpu_bound,
+      missing!.value,
+      missing!.met,
+    ]).toEqual([null, null, null, null, false]);
   });
 });
