@@ -49,9 +49,11 @@ export const textEmbeddingBagKind = defineKind({
   input: "text",
   params: textEmbeddingBagParams,
   checkData: (_params, facts) => checkSequenceData("text-embedding-bag", facts),
-  // ~25 ms of kernels per batch, ~3.1e-5 ms per row × position × dimension (lookup, pooling and their gradients).
-  // Measured: defaults (maxLength 400, 64 dims, batch 32), 1,459 rows: ~2.5–2.8 s of CPU per epoch.
-  estimateCost: (p, facts) => sequenceCost(p, facts, 25, 3.1e-5 * p.maxLength * p.embeddingDim),
+  // ~6.5 ms of kernels per batch, ~8.3e-6 ms per row × position × dimension (lookup, pooling and their
+  // gradients). Measured with the wasm kernels of wasm-kernels.ts (2026-12-01, quiet machine):
+  // configs/complaints.yaml's text-embedding-bag (maxLength 300, 64 dims, batch 32), 1,187 rows: 0.47 s per epoch
+  // (0.48 s estimated; before those kernels ~1.8 s).
+  estimateCost: (p, facts) => sequenceCost(p, facts, 6.5, 8.3e-6 * p.maxLength * p.embeddingDim),
   plannedIterations: (p) => p.epochs,
   withIterations: (p, epochs) => ({ ...p, epochs }),
   create: async (params, shape) => new TextNetworkModel("text-embedding-bag", params, shape, build(params)),

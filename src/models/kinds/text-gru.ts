@@ -74,14 +74,16 @@ export const textGruKind = defineKind({
   input: "text",
   params: textGruParams,
   checkData: (_params, facts) => checkSequenceData("text-gru", facts),
-  // Overhead-bound: ~80 small kernels per step (forward and backward) whatever the batch size, ~6.5 ms per step
+  // Overhead-bound: ~80 small kernels per step (forward and backward) whatever the batch size, ~2.1 ms per step
   // and batch for both directions (×0.55 for one), steps = maxLength (the batch's longest text, which the long
-  // complaints usually reach). Measured: maxLength 200, 48 units, batch 32: ~1.36 s of CPU per batch.
+  // complaints usually reach). Measured with the wasm kernels of wasm-kernels.ts (2026-12-01, quiet machine):
+  // configs/complaints.yaml's text-gru (maxLength 100, 24 units, one direction, batch 64), 17.3 s for 8 epochs of
+  // 19 batches; 17.6 s estimated (before those kernels: ~6.5 ms per step).
   estimateCost: (p, facts) =>
     sequenceCost(
       p,
       facts,
-      6.5 * p.maxLength * (p.bidirectional ? 1 : 0.55) * (p.cell === "lstm" ? 1.2 : 1),
+      2.1 * p.maxLength * (p.bidirectional ? 1 : 0.55) * (p.cell === "lstm" ? 1.2 : 1),
       0,
     ),
   plannedIterations: (p) => p.epochs,

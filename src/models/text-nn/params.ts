@@ -77,7 +77,7 @@ export function expectedVocabulary(params: SequenceParams, facts: CostFacts): nu
  * of `perRow` per validation row; every batch also pays the dense Adam update of the embedding (~1.5e-5 ms per
  * vocabulary word × dimension). Epochs as networkCost counts them: those early stopping typically leaves
  * (~10 + patience), at most `epochs`. Each kind documents its `perBatch` and `perRow`, measured on the complaints
- * sample (wasm backend, SIMD, one thread, on a busy 2-core machine).
+ * sample (wasm backend, SIMD, one thread, the kernels of wasm-kernels.ts).
  */
 export function sequenceCost(
   params: SequenceParams,
