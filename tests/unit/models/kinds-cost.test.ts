@@ -57,6 +57,39 @@ describe("cost estimates", () => {
     }
   });
 
+  it("complaints' text trials: the two longest (text-gru, text-cnn) first, every estimate within 2.5× of its time", async () => {
+    // The mirror's complaints sample as `npm run train` prepares it; seconds of each trial alone on a quiet
+    // 2-core machine (2026-12-01, `npm run bench:text`, the wasm kernels of src/models/wasm-kernels.ts).
+    const complaints: CostFacts = {
+      rows: 1_187,
+      cols: 0,
+      classes: 3,
+      validationRows: 298,
+      patience: 5,
+      textColumns: 1,
+      avgTextLength: 943,
+    };
+    const took: Record<string, number> = {
+      "tfidf-linear-1": 0.82,
+      "tfidf-linear-2": 0.3,
+      "tfidf-linear-3": 1.02,
+      "tfidf-gbdt-1": 5.6,
+      "text-embedding-bag-1": 3.3,
+      "text-cnn-1": 14.2,
+      "text-gru-1": 17.3,
+    };
+    const config = await loadTrainConfig(path.join(root, "configs/complaints.yaml"));
+    const trials = planCandidates(config.training.candidates, config.seed).flatMap((p) => p.trials);
+    const estimates = trials.map((t) => ({ id: t.id, ms: cost(t.kind, t.params, complaints) }));
+    expect(estimates.map((e) => e.id).sort()).toEqual(Object.keys(took).sort());
+    const order = [...estimates].sort((a, b) => b.ms - a.ms).map((e) => e.id);
+    expect(order.slice(0, 2)).toEqual(["text-gru-1", "text-cnn-1"]);
+    for (const { id, ms } of estimates) {
+      expect(ms / 1000 / took[id]!, id).toBeGreaterThan(1 / 2.5);
+      expect(ms / 1000 / took[id]!, id).toBeLessThan(2.5);
+    }
+  });
+
   it("every kind: a positive, finite estimate at its defaults that grows with the training rows", () => {
     // Text kinds on complaints-like data (text only: their cost follows the texts' length, not dense columns).
     const texts: CostFacts = {
