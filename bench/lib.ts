@@ -54,7 +54,8 @@ export async function collectStdout(child: ChildProcess): Promise<{ code: number
 /**
  * `scripts/train.ts` once with `args`, tracking to `uri` (never offline); its output goes to our stderr. Resolves
  * with the wall time, the run id from the command's last line ("run (…): <uri>/#/experiments/<id>/runs/<run id>")
- * and the CPU seconds (user + system, every thread) the command used, read by RUSAGE_PRELOAD at its exit.
+ * and the CPU seconds (user + system, every thread) the command used, read by RUSAGE_PRELOAD at its exit (its own
+ * process only: child processes it runs, such as `git` for the run's source tags, are not counted).
  */
 export async function runTrainCommand(
   args: readonly string[],
@@ -111,10 +112,11 @@ export async function processGroupCpuSeconds(pgid: number): Promise<number | und
     if (!/^\d+$/.test(entry)) continue;
     const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => undefined);
     if (stat === undefined) continue;
-    // Fields after the command (which may hold spaces): state ppid pgrp … utime (14th field) stime (15th).
+    // Fields after the command (which may hold spaces): state ppid pgrp … utime (14th field) stime cutime cstime
+    // (17th): the process's own time and that of its children it has reaped (a worker process that exited).
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     if (Number(fields[2]) !== pgid) continue;
-    ticks += Number(fields[11]) + Number(fields[12]);
+    ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
   }
   return ticks / ticksPerSecond();
 }

@@ -105,7 +105,7 @@ export function summaryLines(
       wall_speedup_cpu_bound:
         of(1, "wall_s").length === 0 || of(workers, "cpu_s").length === 0
           ? null
-          : round3(median(of(1, "wall_s")) / (median(of(workers, "cpu_s")) / Math.min(cores, workers))),
+          : round3(median(of(1, "wall_s")) / (median(of(workers, "cpu_s")) / cores)),
       meaning: `median wall time with 1 worker / with ${workers}: > 1 means ${workers} workers are faster`,
     },
     {

@@ -7,6 +7,8 @@
 //   (∂W = Xᵀ·∂Y, ∂X = ∂Y·Wᵀ), so they were most of a network's training time. The replacement transposes a
 //   transposed operand first (the wasm Transpose kernel: a copy), then calls the original kernel untransposed.
 //   Products agree with the plain loop to float32 rounding (the summation order differs) and stay deterministic.
+//   Only where XNNPACK takes the product: unbatched (every leading dimension 1) and non-empty operands; a batched
+//   product runs the plain loop anyway, and XNNPACK leaves the output unwritten for an empty inner dimension.
 // - GatherV2 along axis 0 (no batch dims): the backend's element-by-element loop took 1.1 ms to gather 512 rows of
 //   88 floats — every training batch of tfjs-layers' fit is such a gather, as is every embedding lookup. The
 //   replacement copies whole rows on the wasm heap: the same bytes. Indices out of range, other axes and batch
@@ -64,13 +66,28 @@ function replaceKernel(name: string, wrap: (original: KernelConfig) => KernelFun
   return true;
 }
 
+/** True when XNNPACK multiplies `x` untransposed: a matrix (leading dimensions all 1) with no empty dimension. */
+export function unbatchedMatrix(shape: readonly number[]): boolean {
+  if (shape.length < 2) return false;
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] === 0) return false;
+    if (i < shape.length - 2 && shape[i] !== 1) return false;
+  }
+  return true;
+}
+
 function transposedMatMul(original: KernelConfig): KernelFunc {
   const transpose = getKernel("Transpose", BACKEND);
   return ({ inputs, backend, attrs }) => {
     const { transposeA, transposeB } = attrs as unknown as BatchMatMulAttrs;
-    if ((!transposeA && !transposeB) || transpose === undefined)
-      return original.kernelFunc({ inputs, backend, attrs });
     const { a, b } = inputs as unknown as BatchMatMulInputs;
+    if (
+      (!transposeA && !transposeB) ||
+      transpose === undefined ||
+      !unbatchedMatrix((a as TensorInfo).shape) ||
+      !unbatchedMatrix((b as TensorInfo).shape)
+    )
+      return original.kernelFunc({ inputs, backend, attrs });
     const temporaries: TensorInfo[] = [];
     const swapped = (x: TensorInfo): TensorInfo => {
       const out = transpose.kernelFunc({

@@ -47,7 +47,7 @@ export type GbdtParams = z.infer<typeof gbdtParams>;
  * sampled feature (the histograms: with subtraction a tree costs little more than its root), × (1 + 0.1 ·
  * log₂ leaves). Rounds: those early stopping typically leaves, ~4 / learningRate before validation levels off
  * and then the patience, at most `rounds` (credit-default, learning rate 0.1, patience 20: 60 and 73 rounds of
- * 400). Calibrated there: 0.55 s (15 leaves) and 0.67 s (31 leaves) measured, 0.55 and 0.70 s estimated.
+ * 400). Calibrated there: 0.55 s (15 leaves) and 0.67 s (31 leaves) measured, 0.55 and 0.59 s estimated.
  */
 export function gbdtCost(params: Omit<GbdtParams, "categorical">, facts: CostFacts): number {
   const patience = params.earlyStoppingRounds ?? facts.patience;

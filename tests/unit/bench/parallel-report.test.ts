@@ -91,6 +91,9 @@ describe("bench:parallel report", () => {
       2,
     );
     expect(fourOnTwo!.wall_speedup_cpu_bound).toBe(1.641);
+    // Fewer workers than cores: this thread and the server run beside them, so the work spreads on every core.
+    const [twoOnFour] = summaryLines(common, runs, 2, 1.6, 4);
+    expect(twoOnFour!.wall_speedup_cpu_bound).toBe(3.282);
     expect(reached!.met).toBe(true);
     // No run of one side (all failed): no ratio, goal not met.
     const [empty, missing] = summaryLines(

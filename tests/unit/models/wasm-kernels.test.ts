@@ -9,6 +9,7 @@ import {
   installWasmKernels,
   lastTwoSwapped,
   restoreWasmKernels,
+  unbatchedMatrix,
 } from "../../../src/models/wasm-kernels.js";
 import { createRng } from "../../../src/shared/random.js";
 
@@ -106,6 +107,39 @@ describe("wasm kernels: BatchMatMul with transposed operands, GatherV2 of rows",
     expect(tfjs.notes).toContain("tfjs' own wasm kernels (WORKBENCH_WASM_KERNELS=tfjs)");
     const ours = run({ WORKBENCH_WASM_KERNELS: "" });
     expect(ours.installed).toBe(true);
+  });
+
+  it("takes the XNNPACK route only for unbatched, non-empty matrices", () => {
+    expect(unbatchedMatrix([3, 4])).toBe(true);
+    expect(unbatchedMatrix([1, 3, 4])).toBe(true);
+    expect(unbatchedMatrix([1, 1, 3, 4])).toBe(true);
+    expect(unbatchedMatrix([2, 3, 4])).toBe(false); // batched: the backend's loop either way
+    expect(unbatchedMatrix([0, 4])).toBe(false); // empty
+    expect(unbatchedMatrix([1, 3, 0])).toBe(false);
+    expect(unbatchedMatrix([4])).toBe(false);
+  });
+
+  it("an empty inner dimension (Xᵀ·∂Y over 0 rows) gives zeros, not whatever was in memory", () => {
+    // Fill the heap with non-zeros first, so that an unwritten output would show.
+    tf.tidy(() => tf.fill([64, 64], 7).dataSync());
+    const out = tf.tidy(() =>
+      Array.from(tf.matMul(tf.zeros([0, 3]), tf.zeros([0, 4]), true, false).dataSync()),
+    );
+    expect(out).toEqual(new Array(12).fill(0));
+  });
+
+  it("a transpose that moves no data (a single row) keeps every reference balanced", () => {
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const dataIds = backend.numDataIds();
+    const a = tf.tensor2d([1, 2, 3], [1, 3]);
+    const b = tf.tensor2d([4, 5], [1, 2]);
+    const out = tf.matMul(a, b, true, false); // [3, 1]ᵀ… a's transpose is [3, 1]: the same bytes
+    expect(out.shape).toEqual([3, 2]);
+    expect(Array.from(out.dataSync())).toEqual([4, 5, 8, 10, 12, 15]);
+    // a is still intact and usable after the product.
+    expect(Array.from(a.dataSync())).toEqual([1, 2, 3]);
+    tf.dispose([a, b, out]);
+    expect(backend.numDataIds()).toBe(dataIds);
   });
 
   it("swaps the last two axes whatever the rank", () => {
@@ -218,6 +252,44 @@ describe("wasm kernels: BatchMatMul with transposed operands, GatherV2 of rows",
       }
       expect(wasm).toEqual(cpu);
     });
+
+  it("GatherV2 of booleans: the same values as the cpu backend", async () => {
+    const run = () =>
+      tf.tidy(() =>
+        Array.from(
+          tf
+            .gather(tf.tensor2d([true, false, false, true, true, true], [3, 2], "bool"), [2, 0, 1])
+            .dataSync(),
+        ),
+      );
+    const wasm = run();
+    await tf.setBackend("cpu");
+    let cpu: number[];
+    try {
+      cpu = run();
+    } finally {
+      await tf.setBackend("wasm");
+    }
+    expect(wasm).toEqual(cpu);
+    expect(wasm).toEqual([1, 1, 1, 0, 0, 1]);
+  });
+
+  it("GatherV2 whose output grows the wasm heap (views taken before the allocation would be detached)", () => {
+    const rows = 1_000;
+    const cols = 1_000;
+    const values = Float32Array.from({ length: rows * cols }, (_, i) => (i % 9973) / 7);
+    const index = Int32Array.from({ length: 12_000 }, (_, i) => (i * 7919) % rows);
+    const heap = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.byteLength;
+    const before = heap();
+    const got = tf.tidy(() =>
+      tf.gather(tf.tensor2d(values, [rows, cols]), tf.tensor1d(index, "int32")).dataSync(),
+    );
+    expect(got.length).toBe(index.length * cols);
+    for (const i of [0, 1, 5_000, 11_999])
+      for (const j of [0, 17, cols - 1]) expect(got[i * cols + j]).toBe(values[index[i]! * cols + j]);
+    // 48 MB of output on top of a 4 MB input: the heap had to grow (otherwise this test proves nothing).
+    expect(heap()).toBeGreaterThan(before);
+  });
 
   it("GatherV2 with an index out of range raises the backend's own error", () => {
     expect(() => tf.tidy(() => tf.gather(tf.zeros([4, 2]), tf.tensor1d([1, 4], "int32")))).toThrow(

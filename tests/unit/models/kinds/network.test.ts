@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { evaluate } from "../../../../src/evaluation/metrics.js";
 import { type PreprocessorState, transform } from "../../../../src/features/preprocessor.js";
@@ -8,7 +9,7 @@ import { initTf } from "../../../../src/models/backend.js";
 import { logisticKind } from "../../../../src/models/kinds/logistic.js";
 import { mlpKind } from "../../../../src/models/kinds/mlp.js";
 import type { FitData, FitOptions } from "../../../../src/models/model.js";
-import { installWasmKernels, restoreWasmKernels } from "../../../../src/models/wasm-kernels.js";
+import { INSTALLED, installWasmKernels, restoreWasmKernels } from "../../../../src/models/wasm-kernels.js";
 import type { Prediction } from "../../../../src/serving/predictor.js";
 import { createRng, deriveSeed } from "../../../../src/shared/random.js";
 import { syntheticFitData } from "../../../helpers/synthetic.js";
@@ -112,6 +113,10 @@ describe("network kinds (logistic, mlp) behind the Model seam", () => {
           ? `${kind}: the same seed reproduces what the pre-seam trainer (021c864) learned, bit for bit (tfjs' own wasm kernels)`
           : `${kind}: with the workbench's wasm kernels, what the pre-seam trainer learned to float32 rounding`,
         async () => {
+          // initTf (beforeAll) installed the workbench's kernels, unless the environment asked for tfjs' own.
+          const installed =
+            (tf.getKernel("BatchMatMul", "wasm") as unknown as Record<symbol, unknown>)[INSTALLED] === true;
+          if (kernels === "workbench") expect(installed, "the workbench's kernels are installed").toBe(true);
           if (kernels === "tfjs") restoreWasmKernels();
           const rng = createRng(5);
           const rows: Record<string, string | number>[] = [];
@@ -175,7 +180,7 @@ describe("network kinds (logistic, mlp) behind the Model seam", () => {
             });
           } finally {
             model.dispose();
-            installWasmKernels();
+            if (installed) installWasmKernels();
           }
         },
       );
