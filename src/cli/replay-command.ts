@@ -1,5 +1,5 @@
 import type { ReplayResult } from "../pipelines/replay.js";
-import { replayPipeline } from "../pipelines/replay.js";
+import { kernelsNote, replayPipeline } from "../pipelines/replay.js";
 import { parseCli } from "./args.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import { runMain } from "./run-main.js";
@@ -76,8 +76,9 @@ export async function replayCommand(argv: readonly string[]): Promise<void> {
       console.log(`data: sha256 ${result.data.sha256} from ${result.data.source}\n`);
       console.log(comparisonTable(result));
       console.log(
-        `\n${result.identical ? "identical: every metric reproduced exactly" : "metrics differ (expected with --data current, another backend or other code)"}`,
+        `\n${result.identical ? "identical: every metric reproduced exactly" : "metrics differ (expected with --data current, another backend, other wasm kernels or other code)"}`,
       );
+      if (result.kernels !== undefined) console.log(`wasm kernels: ${kernelsNote(result.kernels)}`);
       if (result.model !== undefined)
         console.log(`registered ${result.model.name} version ${result.model.version}`);
       console.log(`run: ${result.runUrl}`);

@@ -4,14 +4,19 @@ import path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu"; // registers "cpu"
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm"; // registers "wasm"
-import { installWasmKernels } from "./wasm-kernels.js";
+import { installWasmKernels, wasmKernelsInstalled } from "./wasm-kernels.js";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
+
+/** Which BatchMatMul/GatherV2 kernels the wasm backend runs (wasm-kernels.ts): products differ in rounding. */
+export type WasmKernels = "workbench" | "tfjs";
 
 export interface BackendInfo {
   backend: string;
   wasmSimd?: boolean;
   wasmThreads?: boolean;
+  /** Set with the wasm backend: the workbench's kernels, or tfjs' own (WORKBENCH_WASM_KERNELS=tfjs). */
+  wasmKernels?: WasmKernels;
   notes: string[];
 }
 
@@ -103,6 +108,7 @@ export function initTf(prefer?: BackendName): Promise<BackendInfo> {
     if (info.backend === "wasm") {
       info.wasmSimd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) as boolean;
       info.wasmThreads = (await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT")) as boolean;
+      info.wasmKernels = wasmKernelsInstalled() ? "workbench" : "tfjs";
     }
     return info;
   })();

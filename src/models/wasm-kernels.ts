@@ -159,6 +159,12 @@ export function installWasmKernels(): boolean {
   return matMul && gather;
 }
 
+/** True when the wasm backend's BatchMatMul is the workbench's (installWasmKernels, not restored since). */
+export function wasmKernelsInstalled(): boolean {
+  const kernel = getKernel("BatchMatMul", BACKEND) as (KernelConfig & { [INSTALLED]?: true }) | undefined;
+  return kernel?.[INSTALLED] === true;
+}
+
 /** Puts tfjs' own BatchMatMul and GatherV2 back (after installWasmKernels; otherwise nothing to do). */
 export function restoreWasmKernels(): void {
   for (const [name, original] of originals) {

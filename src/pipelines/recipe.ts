@@ -43,6 +43,11 @@ export interface Recipe {
   lockfileSha256: string | undefined;
   seed: number;
   backend: string;
+  /**
+   * With the wasm backend, the kernels networks trained on (absent in recipes written before they existed, which
+   * trained on tfjs' own).
+   */
+  wasmKernels?: "workbench" | "tfjs";
   node: string;
   platform: string;
   createdAt: string;
@@ -54,6 +59,7 @@ export async function captureRecipe(input: {
   configFile: string | undefined;
   data: Recipe["data"];
   backend: string;
+  wasmKernels?: "workbench" | "tfjs" | undefined;
   now: Date;
   notebook?: NotebookSource;
   replayOf?: Recipe["replayOf"];
@@ -75,6 +81,7 @@ export async function captureRecipe(input: {
     lockfileSha256: existsSync(lockfile) ? await sha256File(lockfile) : undefined,
     seed: input.config.seed,
     backend: input.backend,
+    ...(input.wasmKernels === undefined ? {} : { wasmKernels: input.wasmKernels }),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     createdAt: input.now.toISOString(),
@@ -105,6 +112,7 @@ const recipeSchema = z.object({
   lockfileSha256: z.string().optional(),
   seed: z.number().int(),
   backend: z.string(),
+  wasmKernels: z.enum(["workbench", "tfjs"]).optional(),
   node: z.string(),
   platform: z.string(),
   createdAt: z.string(),

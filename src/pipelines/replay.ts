@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { AcquireOptions, DatasetFile } from "../data/acquire.js";
+import { type BackendInfo, initTf, type WasmKernels } from "../models/backend.js";
 import { WorkbenchError } from "../shared/errors.js";
 import { projectRoot } from "../shared/project.js";
 import type { MlflowClient } from "../tracking/client.js";
@@ -46,9 +47,33 @@ export interface ReplayResult {
   comparison: MetricComparison[];
   /** Every compared metric is exactly equal (bit for bit). */
   identical: boolean;
+  /** Set when the original and this replay ran on different wasm kernels (see kernelsDiffer). */
+  kernels?: { original: WasmKernels; replay: WasmKernels } | undefined;
   model: { name: string; version: string } | undefined;
   /** The training result, for script replays (notebook replays ran in a kernel). */
   train: TrainResult | undefined;
+}
+
+/**
+ * The wasm kernels of the original run and of this process when both trained on wasm and the kernels differ
+ * (networks then differ in the last float digits); a recipe without the field predates the workbench's kernels.
+ */
+export function kernelsDiffer(
+  recipe: Pick<Recipe, "backend" | "wasmKernels">,
+  current: Pick<BackendInfo, "backend" | "wasmKernels">,
+): { original: WasmKernels; replay: WasmKernels } | undefined {
+  if (recipe.backend !== "wasm" || current.backend !== "wasm" || current.wasmKernels === undefined)
+    return undefined;
+  const original = recipe.wasmKernels ?? "tfjs";
+  return original === current.wasmKernels ? undefined : { original, replay: current.wasmKernels };
+}
+
+/** What to tell a user whose replay ran on other wasm kernels than the original. */
+export function kernelsNote(kernels: { original: WasmKernels; replay: WasmKernels }): string {
+  const name = (k: WasmKernels) =>
+    k === "tfjs" ? "TensorFlow.js's own wasm kernels" : "the workbench's wasm kernels";
+  const env = kernels.original === "tfjs" ? "WORKBENCH_WASM_KERNELS=tfjs" : "WORKBENCH_WASM_KERNELS unset";
+  return `the original trained on ${name(kernels.original)}, this replay on ${name(kernels.replay)}: networks differ in the last float digits; replay with ${env} to reproduce them bit for bit`;
 }
 
 function checkCode(recipe: Recipe, strict: boolean, codeDir: string): ReplayResult["code"] {
@@ -215,6 +240,7 @@ export async function replayPipeline(context: TrainContext, options: ReplayOptio
     },
     comparison,
     identical: comparison.length > 0 && comparison.every((c) => Object.is(c.original, c.replay)),
+    kernels: kernelsDiffer(recipe, await initTf()),
     model: await registeredVersionOf(client, runId),
     train,
   };

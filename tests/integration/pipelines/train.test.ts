@@ -83,6 +83,8 @@ describe("training pipeline end to end against a real MLflow server", () => {
       ]),
     );
     expect(run.data.tags["workbench.backend"]).toBe(result.backend);
+    // Which wasm kernels the networks trained on (products differ in rounding between them).
+    if (result.backend === "wasm") expect(run.data.tags["workbench.wasm_kernels"]).toBe("workbench");
     expect(run.inputs.datasetInputs.map((d) => [d.dataset.name, d.tags["mlflow.data.context"]])).toEqual([
       ["credit-default-train", "train"],
       ["credit-default-validation", "eval"],
@@ -145,6 +147,7 @@ describe("training pipeline end to end against a real MLflow server", () => {
       node: process.version,
     });
     expect(run.data.tags["workbench.data.snapshot"]).toBe(recipe.data.snapshot);
+    expect(recipe.wasmKernels).toBe(result.backend === "wasm" ? "workbench" : undefined);
     expect(recipe.lockfileSha256).toMatch(/^[0-9a-f]{64}$/);
     expectGitCommit(recipe.git.commit, "recipe.git.commit");
     await rm(path.dirname(recipeFile), { recursive: true, force: true });

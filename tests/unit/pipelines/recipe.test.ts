@@ -64,6 +64,18 @@ describe("parseRecipe", () => {
     });
     expect(recipe.notebook, "no notebook").toBeUndefined();
     expect(recipe.replayOf, "not a replay").toBeUndefined();
+    expect(recipe.wasmKernels, "written before the workbench's wasm kernels").toBeUndefined();
+  });
+
+  it("given a recipe that records its wasm kernels, then they are kept; an unknown value is refused", () => {
+    const raw = { ...v1Recipe(), recipeVersion: RECIPE_VERSION, backend: "wasm" };
+    expect(parseRecipe({ ...raw, wasmKernels: "workbench" }, WHERE).wasmKernels).toBe("workbench");
+    expect(parseRecipe({ ...raw, wasmKernels: "tfjs" }, WHERE).wasmKernels).toBe("tfjs");
+    const error = thrownBy(() => parseRecipe({ ...raw, wasmKernels: "fast" }, WHERE));
+    expect(error.code, "code").toBe("RECIPE_INVALID");
+    expect(error.message, "message").toMatch(
+      /^recipe\.json of run r1 is not a valid recipe: wasmKernels: Invalid enum value/,
+    );
   });
 
   it("given a version-1 recipe without the optional fields, then defaults fill argv, git and fingerprints", () => {
