@@ -59,7 +59,7 @@ import { type PreparedData, prepareData } from "../src/pipelines/prepare-data.js
 import { projectRoot, venvExecutable } from "../src/shared/project.js";
 import { createRng, deriveSeed, shuffled } from "../src/shared/random.js";
 import { collectStdout, integerFlag, mirrorDir, progressLogger, round5 } from "./lib.js";
-import { peerColumns, writePeerCsv, writePeerMeta } from "./peer-data.js";
+import { peerColumns, peerTrainingArgs, writePeerCsv, writePeerMeta } from "./peer-data.js";
 import { trialsOfKind } from "./train-common.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -232,20 +232,9 @@ try {
       path.join(here, "peers", "hpc_cv_peer.py"),
       "--data",
       peerDir,
-      "--class-weight",
-      config.training.classWeight,
-      "--seed",
-      String(config.seed),
-      "--threads",
-      "1",
+      ...peerTrainingArgs(config, 1),
       "--trials",
       JSON.stringify(gbdtTrials.map((t) => t.params)),
-      "--selection-metric",
-      config.training.selectionMetric,
-      "--patience",
-      String(config.training.earlyStopping.patience),
-      "--min-delta",
-      String(config.training.earlyStopping.minDelta),
       ...(values["skip-lightgbm"] ? ["--skip-lightgbm"] : []),
     ];
     const threadEnv = Object.fromEntries(

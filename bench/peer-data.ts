@@ -1,6 +1,6 @@
-// The raw rows the Python peers read (bench:train, bench:predict, bench/hpc-cv.ts): the manifest's feature
-// columns minus `features.drop`, numbers as numbers (empty = missing), categoricals and the target as strings,
-// plus a meta.json naming the columns by type.
+// What the Python peers read (bench:train, bench:predict, bench/hpc-cv.ts): the raw rows — the manifest's feature
+// columns minus `features.drop`, numbers as numbers (empty = missing), categoricals and the target as strings —
+// plus a meta.json naming the columns by type, and the run's training options as command-line flags.
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { TrainConfig } from "../src/config/train-config.js";
@@ -57,4 +57,25 @@ export async function writePeerCsv(file: string, table: Table, columns: PeerColu
     lines.push(cells.join(","));
   }
   await writeFile(file, `${lines.join("\n")}\n`);
+}
+
+/**
+ * The run's training options as the peer scripts' flags (train_peer.py, hpc_cv_peer.py): class weights, seed,
+ * the selection metric and early stopping, and the peer's thread count.
+ */
+export function peerTrainingArgs(config: TrainConfig, threads: number): string[] {
+  return [
+    "--class-weight",
+    config.training.classWeight,
+    "--seed",
+    String(config.seed),
+    "--threads",
+    String(threads),
+    "--selection-metric",
+    config.training.selectionMetric,
+    "--patience",
+    String(config.training.earlyStopping.patience),
+    "--min-delta",
+    String(config.training.earlyStopping.minDelta),
+  ];
 }

@@ -69,7 +69,7 @@ import { KIND_NAMES } from "../src/models/kinds/index.js";
 import { type PreparedData, prepareData } from "../src/pipelines/prepare-data.js";
 import { projectRoot, venvExecutable } from "../src/shared/project.js";
 import { collectStdout, integerFlag, machineSettler, mirrorDir, progressLogger } from "./lib.js";
-import { peerColumns, writePeerCsv, writePeerMeta } from "./peer-data.js";
+import { peerColumns, peerTrainingArgs, writePeerCsv, writePeerMeta } from "./peer-data.js";
 import { parseKinds, splitFingerprint, trialsOfKind, type VariantSpec } from "./train-common.js";
 import {
   goalLines,
@@ -269,20 +269,9 @@ try {
       String(peerRepeats),
       "--fit-on",
       fitOn,
-      "--class-weight",
-      config.training.classWeight,
-      "--seed",
-      String(config.seed),
-      "--threads",
-      String(peerThreads ?? cores),
+      ...peerTrainingArgs(config, peerThreads ?? cores),
       "--ours-params",
       JSON.stringify(oursParams),
-      "--selection-metric",
-      config.training.selectionMetric,
-      "--patience",
-      String(config.training.earlyStopping.patience),
-      "--min-delta",
-      String(config.training.earlyStopping.minDelta),
       "--predict-rows",
       String(predictRows),
       "--predict-repeats",
