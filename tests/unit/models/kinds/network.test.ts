@@ -1,7 +1,6 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { evaluate } from "../../../../src/evaluation/metrics.js";
 import { type PreprocessorState, transform } from "../../../../src/features/preprocessor.js";
@@ -9,7 +8,11 @@ import { initTf } from "../../../../src/models/backend.js";
 import { logisticKind } from "../../../../src/models/kinds/logistic.js";
 import { mlpKind } from "../../../../src/models/kinds/mlp.js";
 import type { FitData, FitOptions } from "../../../../src/models/model.js";
-import { INSTALLED, installWasmKernels, restoreWasmKernels } from "../../../../src/models/wasm-kernels.js";
+import {
+  installWasmKernels,
+  restoreWasmKernels,
+  wasmKernelsInstalled,
+} from "../../../../src/models/wasm-kernels.js";
 import type { Prediction } from "../../../../src/serving/predictor.js";
 import { createRng, deriveSeed } from "../../../../src/shared/random.js";
 import { syntheticFitData } from "../../../helpers/synthetic.js";
@@ -114,8 +117,7 @@ describe("network kinds (logistic, mlp) behind the Model seam", () => {
           : `${kind}: with the workbench's wasm kernels, what the pre-seam trainer learned to float32 rounding`,
         async () => {
           // initTf (beforeAll) installed the workbench's kernels, unless the environment asked for tfjs' own.
-          const installed =
-            (tf.getKernel("BatchMatMul", "wasm") as unknown as Record<symbol, unknown>)[INSTALLED] === true;
+          const installed = wasmKernelsInstalled();
           if (kernels === "workbench") expect(installed, "the workbench's kernels are installed").toBe(true);
           if (kernels === "tfjs") restoreWasmKernels();
           const rng = createRng(5);
